@@ -1,0 +1,171 @@
+"""Group commit: many concurrent requests' appends written together in one transaction.
+
+Delivery guarantee: ``append`` returns only after the transaction holding the event has
+COMMITted (the stored function runs in its own implicit transaction, and asyncpg returns after
+the server's ReadyForQuery, which follows the commit). Any failure raises DatabaseUnavailable, and
+the caller answers 503: it never acknowledges what is not durable.
+
+Batching adds as little waiting as possible: there is no timer. A writer that is free takes
+everything queued (up to ``batch_max``) at once; while it commits, new requests queue up and form
+the next batch. Duplicates within a batch are folded before the insert; duplicates of stored
+rows are skipped by the unique keys inside the insert, never by failing the batch. If the batch
+fails for a reason other than the connection, its rows are retried one by one so one request's
+problem never fails another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from app.db import TRANSIENT_ERRORS, DatabaseUnavailable
+from domain.log_record import TOPIC
+
+log = logging.getLogger(__name__)
+
+_APPEND_SQL = (
+    "SELECT appended_id, appended_position FROM hookledger_append("
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+)
+
+
+@dataclass(slots=True)
+class NewEvent:
+    originator_id: uuid.UUID
+    state: bytes
+    provider: str
+    event_id: str
+    event_type: str
+    occurred_at: datetime | None
+    received_at: datetime
+    body_offset: int
+    headers_json: str
+    scheme: str
+    secret_index: int
+    skew_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppendOutcome:
+    status: Literal["accepted", "duplicate"]
+    position: int | None
+
+
+@dataclass(slots=True)
+class _Pending:
+    event: NewEvent
+    future: asyncio.Future[AppendOutcome] = field(repr=False)
+
+
+class GroupCommitAppender:
+    def __init__(
+        self, pool: asyncpg.Pool, *, batch_max: int, writers: int, timeout_seconds: float
+    ) -> None:
+        self._pool = pool
+        self._batch_max = batch_max
+        self._writer_count = writers
+        self._timeout = timeout_seconds
+        self._queue: deque[_Pending] = deque()
+        self._wakeup = asyncio.Event()
+        self._writers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._writers = [
+            asyncio.create_task(self._write_loop(), name=f"appender-{i}")
+            for i in range(self._writer_count)
+        ]
+
+    async def stop(self) -> None:
+        # Drain what is queued first: those requests are still waiting for their answer.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        while self._queue and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        for task in self._writers:
+            task.cancel()
+        await asyncio.gather(*self._writers, return_exceptions=True)
+
+    async def append(self, event: NewEvent) -> AppendOutcome:
+        future: asyncio.Future[AppendOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(event, future))
+        self._wakeup.set()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+        except TimeoutError:
+            # The write may still commit later; the provider's retry then gets "duplicate".
+            future.add_done_callback(_consume)
+            raise DatabaseUnavailable("append timed out") from None
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            take = min(len(self._queue), self._batch_max)
+            batch = [self._queue.popleft() for _ in range(take)]
+            await self._flush(batch)
+
+    async def _flush(self, batch: list[_Pending]) -> None:
+        groups: dict[uuid.UUID, list[_Pending]] = {}
+        for pending in batch:
+            groups.setdefault(pending.event.originator_id, []).append(pending)
+        firsts = [group[0].event for group in groups.values()]
+        try:
+            inserted = await self._insert(firsts)
+        except TRANSIENT_ERRORS as exc:
+            _fail(batch, DatabaseUnavailable(type(exc).__name__))
+            return
+        except asyncpg.PostgresError as exc:
+            if len(groups) == 1:
+                log.error("append failed: %s", type(exc).__name__)
+                _fail(batch, DatabaseUnavailable(type(exc).__name__))
+                return
+            for group in groups.values():
+                await self._flush(group)
+            return
+        for oid, group in groups.items():
+            position = inserted.get(oid)
+            first = AppendOutcome("accepted", position) if position else None
+            for i, pending in enumerate(group):
+                outcome = first if (first and i == 0) else AppendOutcome("duplicate", None)
+                if not pending.future.done():
+                    pending.future.set_result(outcome)
+
+    async def _insert(self, events: list[NewEvent]) -> dict[uuid.UUID, int]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                _APPEND_SQL,
+                TOPIC,
+                [e.originator_id for e in events],
+                [e.state for e in events],
+                [e.provider for e in events],
+                [e.event_id for e in events],
+                [e.event_type for e in events],
+                [e.occurred_at for e in events],
+                [e.received_at for e in events],
+                [e.body_offset for e in events],
+                [e.headers_json for e in events],
+                [e.scheme for e in events],
+                [e.secret_index for e in events],
+                [e.skew_seconds for e in events],
+            )
+        return {row[0]: row[1] for row in rows}
+
+
+def _fail(batch: list[_Pending], error: Exception) -> None:
+    for pending in batch:
+        if not pending.future.done():
+            pending.future.set_exception(error)
+
+
+def _consume(future: asyncio.Future[AppendOutcome]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,143 @@
+"""The HTTP edge: ``create_app()`` wires settings, pool, migrations, appender and routes.
+
+Routes stay thin: they hand the raw body bytes and headers to the intake use case (no typed body
+parameter: the signature covers the exact bytes) and turn its answer into a response.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import asyncpg
+from litestar import Litestar, Request, Response, get, post
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.appender import GroupCommitAppender
+from app.db import TRANSIENT_ERRORS, create_pool
+from app.intake import Answer, Intake, error_answer
+from app.metrics import Metrics
+from app.settings import Settings
+from domain.providers.base import Keys
+from domain.providers.registry import PROVIDERS
+from migrations.runner import migrate, pending
+
+log = logging.getLogger("hookledger.web")
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What the lifespan builds and the routes use; one per process."""
+
+    settings: Settings
+    metrics: Metrics = field(default_factory=Metrics)
+    pool: asyncpg.Pool | None = None
+    intake: Intake | None = None
+
+
+def prepare_keys(settings: Settings) -> dict[str, Keys]:
+    return {
+        p.name: p.load_keys(settings.provider_secrets[p.name].values)
+        for p in PROVIDERS
+        if p.name in settings.provider_secrets
+    }
+
+
+def _respond(answer: Answer) -> Response[bytes]:
+    return Response(
+        answer.body,
+        status_code=answer.status_code,
+        media_type=answer.content_type,
+        headers=dict(answer.headers),
+    )
+
+
+def _http_error(_: Request[object, object, object], exc: HTTPException) -> Response[bytes]:
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "bad_request" if exc.status_code < 500 else "server_error"
+    )
+    return _respond(error_answer(exc.status_code, code, str(exc.detail)))
+
+
+def _server_error(_: Request[object, object, object], exc: Exception) -> Response[bytes]:
+    log.error("unhandled error: %s", type(exc).__name__)
+    return _respond(
+        error_answer(HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "internal error")
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env(os.environ)
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        pool = await create_pool(settings)
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        appender = GroupCommitAppender(
+            pool,
+            batch_max=settings.append_batch_max,
+            writers=settings.append_writers,
+            timeout_seconds=settings.append_timeout_seconds,
+        )
+        await appender.start()
+        runtime.pool = pool
+        runtime.intake = Intake(
+            keys=prepare_keys(settings),
+            appender=appender,
+            metrics=runtime.metrics,
+            tolerance_seconds=settings.signature_tolerance_seconds,
+            retry_after_seconds=settings.retry_after_seconds,
+        )
+        enabled = ", ".join(sorted(runtime.intake.keys)) or "none (set a *_WEBHOOK_SECRET)"
+        log.info("hookledger ready; providers enabled: %s", enabled)
+        try:
+            yield
+        finally:
+            await appender.stop()
+            await pool.close()
+
+    @post("/webhooks/{provider:str}", request_max_body_size=settings.max_body_bytes)
+    async def receive_webhook(request: Request[object, object, object], provider: str) -> Response[bytes]:
+        intake = runtime.intake
+        assert intake is not None
+        adapter = intake.provider_for(provider)
+        if adapter is None:
+            return _respond(error_answer(404, "unknown_provider", "no enabled provider here"))
+        body = await request.body()
+        remote = request.client.host if request.client else "-"
+        answer = await intake.receive(adapter, body, request.headers, time.time(), remote)
+        return _respond(answer)
+
+    @get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready")
+    async def ready() -> Response[bytes]:
+        assert runtime.pool is not None
+        try:
+            async with runtime.pool.acquire() as conn:
+                missing = await pending(conn)
+        except TRANSIENT_ERRORS:
+            return _respond(error_answer(503, "database_unavailable", "database unreachable"))
+        if missing:
+            return _respond(error_answer(503, "not_migrated", f"{len(missing)} migrations pending"))
+        return _respond(Answer(200, b'{"status":"ready"}'))
+
+    @get("/metrics", media_type="text/plain")
+    async def metrics() -> str:
+        return runtime.metrics.render()
+
+    return Litestar(
+        route_handlers=[receive_webhook, health, ready, metrics],
+        lifespan=[lifespan],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        openapi_config=None,
+    )
