@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from domain.providers.hmac_tools import split_secrets
 from domain.providers.registry import PROVIDERS
 
 
@@ -53,11 +54,6 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be > 0, got {value}")
     return value
-
-
-def split_secrets(raw: str) -> tuple[str, ...]:
-    """Comma-separated secrets (rotation): blanks are dropped, order is kept."""
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 @dataclass(frozen=True, slots=True)

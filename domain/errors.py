@@ -16,3 +16,7 @@ class SignatureInvalid(WebhookRejected):
 
 class PayloadInvalid(WebhookRejected):
     """Verified, but not a JSON object or without the fields that key the event (HTTP 400)."""
+
+
+class MappingError(Exception):
+    """A stored event of a mapped type lacks what its mapping needs; the projection parks it."""

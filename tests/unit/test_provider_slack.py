@@ -44,7 +44,8 @@ def sdk(secret: str = SECRET, now: float = NOW) -> SignatureVerifier:
 
 
 def sdk_signature(body: bytes, secret: str, timestamp: int | str) -> str:
-    signature: str = sdk(secret).generate_signature(timestamp=str(timestamp), body=body)
+    signature = sdk(secret).generate_signature(timestamp=str(timestamp), body=body)
+    assert signature is not None
     return signature
 
 
@@ -163,7 +164,9 @@ def test_sdk_also_rejects_absent_headers(timestamp: str | None, signature: str |
     assert not sdk(SECRET).is_valid_request(BODY, headers_for(timestamp, signature))
 
 
-@pytest.mark.parametrize("timestamp", ["abc", "1.7e9", f"{TS}.0", f" {TS}", "١٧٠٠٠٠٠٠٠٠"])
+@pytest.mark.parametrize(
+    "timestamp", ["abc", "1.7e9", f"{TS}.0", f" {TS}", "\u0661\u0667" + "\u0660" * 8]
+)
 def test_malformed_timestamp_fails(timestamp: str) -> None:
     with pytest.raises(SignatureInvalid, match="malformed X-Slack-Request-Timestamp header"):
         verify(BODY, timestamp, GOOD)
@@ -188,6 +191,16 @@ def test_malformed_signature_header_fails_and_the_sdk_agrees(signature: str) -> 
     with pytest.raises(SignatureInvalid, match="malformed X-Slack-Signature header"):
         verify(BODY, str(TS), signature)
     assert not sdk_accepts(BODY, str(TS), signature)
+
+
+def test_timestamp_is_signed_exactly_as_sent_like_the_sdk() -> None:
+    # Unlike Stripe and Standard Webhooks, Slack signs the header text, leading zeros included.
+    as_sent = sdk_signature(BODY, SECRET, f"0{TS}")
+    assert verify(BODY, f"0{TS}", as_sent).secret_index == 0
+    assert sdk_accepts(BODY, f"0{TS}", as_sent)
+    with pytest.raises(SignatureInvalid, match="no matching signature"):
+        verify(BODY, f"0{TS}", GOOD)
+    assert not sdk_accepts(BODY, f"0{TS}", GOOD)
 
 
 def test_upper_case_hex_fails_like_the_sdk() -> None:
