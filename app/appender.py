@@ -26,7 +26,8 @@ from typing import Literal
 import asyncpg
 
 from app.db import TRANSIENT_ERRORS, DatabaseUnavailable
-from domain.log_record import TOPIC
+from domain.log_record import TOPIC, encode_state, originator_id
+from domain.providers.base import Envelope, Verification
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,40 @@ class NewEvent:
     scheme: str
     secret_index: int
     skew_seconds: int | None
+
+
+def build_event(
+    *,
+    provider: str,
+    envelope: Envelope,
+    verification: Verification,
+    body: bytes,
+    headers_json: str,
+    received_at: datetime,
+) -> NewEvent:
+    """The row for one verified delivery (state holds the raw body spliced in, see log_record)."""
+    state, offset = encode_state(
+        provider=provider,
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        occurred_at=envelope.occurred_at,
+        received_at=received_at,
+        body=body,
+    )
+    return NewEvent(
+        originator_id=originator_id(provider, envelope.event_id),
+        state=state,
+        provider=provider,
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        occurred_at=envelope.occurred_at,
+        received_at=received_at,
+        body_offset=offset,
+        headers_json=headers_json,
+        scheme=verification.scheme,
+        secret_index=verification.secret_index,
+        skew_seconds=verification.skew_seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +121,7 @@ class GroupCommitAppender:
         # Drain what is queued first: those requests are still waiting for their answer.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
-        while self._queue and loop.time() < deadline:
+        while self._queue and loop.time() < deadline:  # noqa: ASYNC110 - bounded drain
             await asyncio.sleep(0.01)
         for task in self._writers:
             task.cancel()

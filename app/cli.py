@@ -10,7 +10,10 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +21,9 @@ import asyncpg
 import uvicorn
 
 from app import embedded_postgres
+from app.bootstrap import load_catalog, prepare_database
+from app.operator_cli import add_operator_commands
 from app.settings import Settings, SettingsError
-from migrations.runner import migrate
 
 log = logging.getLogger("hookledger")
 
@@ -37,20 +41,20 @@ def _with_database(settings: Settings) -> tuple[Settings, Any]:
     if settings.database_url:
         return settings, None
     url, server = embedded_postgres.start(settings.data_dir)
-    log.info("DATABASE_URL is unset: using the embedded PostgreSQL under %s", settings.data_dir)
+    log.info("DATABASE_URL is unset: embedded PostgreSQL, data under %s", settings.data_dir)
     return settings.with_database(url), server
 
 
-async def _migrate(settings: Settings) -> list[str]:
+async def _prepare(settings: Settings) -> list[str]:
     conn = await asyncpg.connect(settings.database_url, timeout=settings.db_connect_timeout_seconds)
     try:
-        return await migrate(conn)
+        return await prepare_database(conn)
     finally:
         await conn.close()
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
-    applied = asyncio.run(_migrate(settings))
+    applied = asyncio.run(_prepare(settings))
     print("applied: " + ", ".join(applied) if applied else "schema is up to date")
     return 0
 
@@ -58,7 +62,7 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     from app.web import create_app
 
-    asyncio.run(_migrate(settings))
+    asyncio.run(_prepare(settings))
     common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -76,17 +80,49 @@ def cmd_serve(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {
-    "serve": (cmd_serve, "run the HTTP API (webhook intake, read API)"),
-    "migrate": (cmd_migrate, "apply pending database migrations"),
-}
+def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
+    """API and projection workers together (production runs ``serve`` and ``worker`` apart)."""
+    load_catalog(settings.products_file)  # fail fast on a bad PRODUCTS_FILE
+    asyncio.run(_prepare(settings))
+    env = {**os.environ, "DATABASE_URL": settings.database_url or ""}
+    exe = [sys.executable, "-m", "app.cli"]
+    children = [
+        subprocess.Popen([*exe, "worker"], env=env),  # noqa: S603
+        subprocess.Popen([*exe, "serve"], env=env),  # noqa: S603
+    ]
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping and all(c.poll() is None for c in children):
+        time.sleep(0.2)
+    stop()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return max((c.returncode or 0) for c in children) if not stopping else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hookledger", description=__doc__)
+    parser = argparse.ArgumentParser(prog="hookledger", description="Verified webhook intake.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+    sub.add_parser("run", help="API and projection workers together (make run)").set_defaults(
+        handler=cmd_run
+    )
+    sub.add_parser("serve", help="the HTTP API (webhook intake, read API)").set_defaults(
+        handler=cmd_serve
+    )
+    sub.add_parser("migrate", help="apply pending migrations").set_defaults(handler=cmd_migrate)
+    add_operator_commands(sub)
     return parser
 
 
@@ -99,8 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_logging(settings.log_level)
     settings, server = _with_database(settings)
-    handler, _ = COMMANDS[args.command]
     try:
-        return handler(settings, args)
+        return int(args.handler(settings, args))
+    except ValueError as exc:
+        print(f"hookledger: {exc}", file=sys.stderr)
+        return 2
     finally:
         del server  # the embedded server (if any) stops when this process exits
+
+
+if __name__ == "__main__":
+    sys.exit(main())

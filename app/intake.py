@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from app.appender import GroupCommitAppender, NewEvent
+from app.appender import GroupCommitAppender, build_event
 from app.db import DatabaseUnavailable
 from app.metrics import Metrics
 from domain.errors import PayloadInvalid, SignatureInvalid
-from domain.log_record import encode_state, originator_id
 from domain.providers.base import Challenge, Keys, Provider
 from domain.providers.registry import resolve
 
@@ -81,29 +80,14 @@ class Intake:
                 reason = f"{name} is empty, too long or contains NUL"
                 return self._reject(provider.name, 400, "invalid_payload", reason, remote)
 
-        received_at = datetime.fromtimestamp(now, UTC)
-        state, offset = encode_state(
-            provider=provider.name,
-            event_id=envelope.event_id,
-            event_type=envelope.event_type,
-            occurred_at=envelope.occurred_at,
-            received_at=received_at,
-            body=body,
-        )
         stored_headers = {h: headers[h] for h in provider.signed_headers if h in headers}
-        event = NewEvent(
-            originator_id=originator_id(provider.name, envelope.event_id),
-            state=state,
+        event = build_event(
             provider=provider.name,
-            event_id=envelope.event_id,
-            event_type=envelope.event_type,
-            occurred_at=envelope.occurred_at,
-            received_at=received_at,
-            body_offset=offset,
+            envelope=envelope,
+            verification=verification,
+            body=body,
             headers_json=_json.encode(stored_headers).decode(),
-            scheme=verification.scheme,
-            secret_index=verification.secret_index,
-            skew_seconds=verification.skew_seconds,
+            received_at=datetime.fromtimestamp(now, UTC),
         )
         try:
             outcome = await self.appender.append(event)

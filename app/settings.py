@@ -74,12 +74,16 @@ class Settings:
     db_connect_timeout_seconds: float = 5.0
     retry_after_seconds: int = 5
     api_token: Secret | None = None
+    products_file: Path | None = None
+    worker_batch_size: int = 1000
+    worker_poll_seconds: float = 1.0
+    rebuild_batch_size: int = 5000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         secrets: dict[str, Secret] = {}
         for provider in PROVIDERS:
-            values = split_secrets(env.get(provider.secret_env, ""))
+            values = tuple(split_secrets(env.get(provider.secret_env, "")))
             if values:
                 try:
                     provider.load_keys(values)
@@ -104,6 +108,12 @@ class Settings:
             db_connect_timeout_seconds=_float(env, "DB_CONNECT_TIMEOUT_SECONDS", 5.0),
             retry_after_seconds=_int(env, "RETRY_AFTER_SECONDS", 5, minimum=1),
             api_token=Secret((token,)) if token else None,
+            products_file=Path(products)
+            if (products := env.get("PRODUCTS_FILE", "").strip())
+            else None,
+            worker_batch_size=_int(env, "WORKER_BATCH_SIZE", 1000, minimum=1),
+            worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 1.0),
+            rebuild_batch_size=_int(env, "REBUILD_BATCH_SIZE", 5000, minimum=1),
         )
 
     def with_database(self, url: str) -> Settings:

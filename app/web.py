@@ -12,20 +12,25 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.api import api_router
 from app.appender import GroupCommitAppender
+from app.bootstrap import prepare_database
 from app.db import TRANSIENT_ERRORS, create_pool
 from app.intake import Answer, Intake, error_answer
 from app.metrics import Metrics
 from app.settings import Settings
 from domain.providers.base import Keys
 from domain.providers.registry import PROVIDERS
-from migrations.runner import migrate, pending
+from migrations.runner import pending
 
 log = logging.getLogger("hookledger.web")
 
@@ -38,6 +43,11 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     pool: asyncpg.Pool | None = None
     intake: Intake | None = None
+
+    def require_pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise RuntimeError("the database pool is not ready")
+        return self.pool
 
 
 def prepare_keys(settings: Settings) -> dict[str, Keys]:
@@ -57,18 +67,16 @@ def _respond(answer: Answer) -> Response[bytes]:
     )
 
 
-def _http_error(_: Request[object, object, object], exc: HTTPException) -> Response[bytes]:
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
         exc.status_code, "bad_request" if exc.status_code < 500 else "server_error"
     )
     return _respond(error_answer(exc.status_code, code, str(exc.detail)))
 
 
-def _server_error(_: Request[object, object, object], exc: Exception) -> Response[bytes]:
+def _server_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unhandled error: %s", type(exc).__name__)
-    return _respond(
-        error_answer(HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "internal error")
-    )
+    return _respond(error_answer(HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "internal error"))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -79,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         async with pool.acquire() as conn:
-            await migrate(conn)
+            await prepare_database(conn)
         appender = GroupCommitAppender(
             pool,
             batch_max=settings.append_batch_max,
@@ -97,6 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         enabled = ", ".join(sorted(runtime.intake.keys)) or "none (set a *_WEBHOOK_SECRET)"
         log.info("hookledger ready; providers enabled: %s", enabled)
+        if settings.api_token is None:
+            log.warning("the read API (/api/*) is closed: set API_TOKEN to open it")
         try:
             yield
         finally:
@@ -104,7 +114,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     @post("/webhooks/{provider:str}", request_max_body_size=settings.max_body_bytes)
-    async def receive_webhook(request: Request[object, object, object], provider: str) -> Response[bytes]:
+    async def receive_webhook(
+        request: Request[Any, Any, Any], provider: FromPath[str]
+    ) -> Response[bytes]:
         intake = runtime.intake
         assert intake is not None
         adapter = intake.provider_for(provider)
@@ -136,8 +148,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return runtime.metrics.render()
 
     return Litestar(
-        route_handlers=[receive_webhook, health, ready, metrics],
+        route_handlers=[
+            receive_webhook,
+            health,
+            ready,
+            metrics,
+            api_router(settings.api_token, runtime.require_pool),
+        ],
         lifespan=[lifespan],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
-        openapi_config=None,
+        openapi_config=OpenAPIConfig(title="hookledger", version="0.1.0", path="/schema"),
+        logging_config=None,
     )

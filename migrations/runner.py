@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 _LOCK_KEY = 0x686F6F6B  # "hook": serialises migration runs across processes
+Conn = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -35,7 +37,7 @@ def available() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-async def applied_versions(conn: asyncpg.Connection) -> set[str]:
+async def applied_versions(conn: Conn) -> set[str]:
     exists = await conn.fetchval("SELECT to_regclass('hookledger_migrations') IS NOT NULL")
     if not exists:
         return set()
@@ -43,12 +45,12 @@ async def applied_versions(conn: asyncpg.Connection) -> set[str]:
     return {r["version"] for r in rows}
 
 
-async def pending(conn: asyncpg.Connection) -> list[Migration]:
+async def pending(conn: Conn) -> list[Migration]:
     done = await applied_versions(conn)
     return [m for m in available() if m.version not in done]
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
+async def migrate(conn: Conn) -> list[str]:
     """Apply what is missing; returns the file names applied now."""
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)

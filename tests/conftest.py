@@ -8,11 +8,11 @@ import asyncpg
 import httpx
 import pytest
 
+from app.bootstrap import prepare_database
 from app.settings import Settings
-from migrations.runner import migrate
+from tests.support.postgres import admin_url, create_database, drop_database, with_database
 from tests.support.server import running_server
 from tests.support.signing import ALL_SECRETS_ENV
-from tests.support.postgres import admin_url, create_database, drop_database, with_database
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ async def migrated_template(pg_admin_url: str) -> AsyncIterator[str]:
     name = await create_database(pg_admin_url)
     conn = await asyncpg.connect(with_database(pg_admin_url, name))
     try:
-        await migrate(conn)
+        await prepare_database(conn)
     finally:
         await conn.close()
     yield name

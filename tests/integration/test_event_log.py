@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -23,13 +25,26 @@ def make_event(provider: str, event_id: str, body: bytes | None = None) -> NewEv
     body = body or json.dumps({"id": event_id, "type": "t", "n": 1}).encode()
     received = datetime.now(UTC)
     state, offset = encode_state(
-        provider=provider, event_id=event_id, event_type="t", occurred_at=None,
-        received_at=received, body=body,
+        provider=provider,
+        event_id=event_id,
+        event_type="t",
+        occurred_at=None,
+        received_at=received,
+        body=body,
     )
     return NewEvent(
-        originator_id=originator_id(provider, event_id), state=state, provider=provider,
-        event_id=event_id, event_type="t", occurred_at=None, received_at=received,
-        body_offset=offset, headers_json="{}", scheme="test", secret_index=0, skew_seconds=None,
+        originator_id=originator_id(provider, event_id),
+        state=state,
+        provider=provider,
+        event_id=event_id,
+        event_type="t",
+        occurred_at=None,
+        received_at=received,
+        body_offset=offset,
+        headers_json="{}",
+        scheme="test",
+        secret_index=0,
+        skew_seconds=None,
     )
 
 
@@ -57,7 +72,9 @@ async def test_tailing_reader_never_skips_with_concurrent_writers(database_url: 
     """Several appenders on separate pools (as several processes would be) write while a reader
     follows 'position > last seen'; it must see every committed event exactly once."""
     writers, per_writer = 4, 150
-    pools = [await asyncpg.create_pool(database_url, min_size=1, max_size=3) for _ in range(writers)]
+    pools = [
+        await asyncpg.create_pool(database_url, min_size=1, max_size=3) for _ in range(writers)
+    ]
     appenders = [
         GroupCommitAppender(pool, batch_max=7, writers=2, timeout_seconds=30) for pool in pools
     ]
@@ -166,7 +183,7 @@ def _library_env(database_url: str) -> dict[str, str]:
     }
 
 
-class HookLedger(Application[object]):
+class HookLedger(Application[uuid.UUID]):
     """The library's own Application, opened on the table the service writes."""
 
 
@@ -174,19 +191,27 @@ async def test_eventsourcing_library_reads_what_the_service_wrote(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     bodies = [
-        json.dumps({"id": f"evt_lib_{n}", "type": "customer.updated", "created": 1_764_000_000 + n,
-                    "data": {"object": {"id": "cus_1", "name": "Zoë ☃"}}}).encode()
+        json.dumps(
+            {
+                "id": f"evt_lib_{n}",
+                "type": "customer.updated",
+                "created": 1_764_000_000 + n,
+                "data": {"object": {"id": "cus_1", "name": "Zoë ☃"}},
+            }
+        ).encode()
         for n in range(3)
     ]
     for body in bodies:
-        response = await client.post("/webhooks/stripe", content=body, headers=signing.stripe_headers(body))
+        response = await client.post(
+            "/webhooks/stripe", content=body, headers=signing.stripe_headers(body)
+        )
         assert response.json()["status"] == "accepted"
 
     def read_with_library() -> list[WebhookReceived]:
         app = HookLedger(env=_library_env(database_url))
         try:
             notifications = app.notification_log.select(start=1, limit=10)
-            return [app.mapper.to_domain_event(n) for n in notifications]
+            return [cast(WebhookReceived, app.mapper.to_domain_event(n)) for n in notifications]
         finally:
             app.close()
 
@@ -221,4 +246,3 @@ async def test_concurrent_migrations_take_turns(empty_database_url: str) -> None
         for c in conns:
             await c.close()
     assert sorted(len(r) for r in results) == [0, 0, len(available())]
-

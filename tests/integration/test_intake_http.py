@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -17,8 +18,13 @@ from tests.support import signing
 
 def stripe_event(event_id: str = "evt_1", kind: str = "customer.created") -> bytes:
     return json.dumps(
-        {"id": event_id, "object": "event", "type": kind, "created": 1_764_000_000,
-         "data": {"object": {"id": "cus_1", "email": "alice@example.com"}}},
+        {
+            "id": event_id,
+            "object": "event",
+            "type": kind,
+            "created": 1_764_000_000,
+            "data": {"object": {"id": "cus_1", "email": "alice@example.com"}},
+        },
         separators=(", ", ": "),  # deliberately not compact: bytes must be kept exactly
     ).encode()
 
@@ -49,6 +55,8 @@ async def test_stripe_delivery_is_stored_with_everything(
         view = await conn.fetchrow("SELECT * FROM webhook_events")
     finally:
         await conn.close()
+    assert row is not None
+    assert view is not None
     assert row["provider"] == "stripe"
     assert row["event_type"] == "customer.created"
     assert row["occurred_at"].timestamp() == 1_764_000_000
@@ -80,16 +88,25 @@ async def test_every_provider_route_stores_its_deliveries(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     ls_body = json.dumps(
-        {"meta": {"event_name": "order_created"},
-         "data": {"id": "991", "type": "orders", "attributes": {"user_email": "a@x.io"}}}
+        {
+            "meta": {"event_name": "order_created"},
+            "data": {"id": "991", "type": "orders", "attributes": {"user_email": "a@x.io"}},
+        }
     ).encode()
     slack_body = json.dumps(
-        {"type": "event_callback", "event_id": "Ev01", "event_time": 1_764_000_000,
-         "event": {"type": "team_join", "user": {"id": "U1"}}}
+        {
+            "type": "event_callback",
+            "event_id": "Ev01",
+            "event_time": 1_764_000_000,
+            "event": {"type": "team_join", "user": {"id": "U1"}},
+        }
     ).encode()
     fa_body = json.dumps(
-        {"type": "user.created", "timestamp": "2026-11-30T10:00:00Z",
-         "data": {"id": "usr_1", "email": "a@x.io"}}
+        {
+            "type": "user.created",
+            "timestamp": "2026-11-30T10:00:00Z",
+            "data": {"id": "usr_1", "email": "a@x.io"},
+        }
     ).encode()
     sends = [
         ("/webhooks/lemonsqueezy", ls_body, signing.lemonsqueezy_headers(ls_body, "order_created")),
@@ -102,7 +119,8 @@ async def test_every_provider_route_stores_its_deliveries(
         assert response.json()["status"] == "accepted"
     # The alias shares the provider: an identical redelivery there is a duplicate.
     again = await client.post(
-        "/webhooks/squeezy", content=ls_body,
+        "/webhooks/squeezy",
+        content=ls_body,
         headers=signing.lemonsqueezy_headers(ls_body, "order_created"),
     )
     assert again.json()["status"] == "duplicate"
@@ -127,7 +145,9 @@ async def test_slack_url_verification_is_answered_and_not_stored(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     body = b'{"type": "url_verification", "token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV"}'
-    response = await client.post("/webhooks/slack", content=body, headers=signing.slack_headers(body))
+    response = await client.post(
+        "/webhooks/slack", content=body, headers=signing.slack_headers(body)
+    )
     assert response.status_code == 200
     assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
     assert await count_events(database_url) == 0
@@ -185,7 +205,8 @@ async def test_bad_deliveries_get_a_json_error_and_store_nothing(
     assert error["detail"]
     # Nothing secret or sent comes back.
     assert signing.STRIPE_SECRET not in response.text
-    assert "alice" not in response.text and "mallory" not in response.text
+    assert "alice" not in response.text
+    assert "mallory" not in response.text
     assert await count_events(database_url) == 0
 
 
@@ -193,7 +214,12 @@ async def test_unknown_and_disabled_providers_answer_404(
     client: httpx.AsyncClient, settings: object, database_url: str
 ) -> None:
     body = stripe_event()
-    for path in ("/webhooks/paypal", "/webhooks/", "/webhooks/stripe/extra", "/webhooks/..%2Fstripe"):
+    for path in (
+        "/webhooks/paypal",
+        "/webhooks/",
+        "/webhooks/stripe/extra",
+        "/webhooks/..%2Fstripe",
+    ):
         response = await client.post(path, content=body, headers=signing.stripe_headers(body))
         assert response.status_code in (404, 405), path
         assert response.json()["error"]
@@ -202,23 +228,29 @@ async def test_unknown_and_disabled_providers_answer_404(
 
 async def test_body_over_the_limit_is_413(client: httpx.AsyncClient, database_url: str) -> None:
     limit = 1024 * 1024
-    filler = b'{"id": "evt_big", "type": "x", "pad": "' 
+    filler = b'{"id": "evt_big", "type": "x", "pad": "'
     at_limit = filler + b"a" * (limit - len(filler) - 2) + b'"}'
     assert len(at_limit) == limit
-    ok = await client.post("/webhooks/stripe", content=at_limit, headers=signing.stripe_headers(at_limit))
+    ok = await client.post(
+        "/webhooks/stripe", content=at_limit, headers=signing.stripe_headers(at_limit)
+    )
     assert ok.status_code == 200
     over = at_limit[:-2] + b'a"}'
     assert len(over) == limit + 1
-    response = await client.post("/webhooks/stripe", content=over, headers=signing.stripe_headers(over))
+    response = await client.post(
+        "/webhooks/stripe", content=over, headers=signing.stripe_headers(over)
+    )
     assert response.status_code == 413
     assert response.json()["error"] == "body_too_large"
 
-    async def chunks() -> object:
+    async def chunks() -> AsyncIterator[bytes]:
         for i in range(0, len(over), 65536):
             yield over[i : i + 65536]
 
     chunked = await client.post(
-        "/webhooks/stripe", content=chunks(), headers=signing.stripe_headers(over)  # type: ignore[arg-type]
+        "/webhooks/stripe",
+        content=chunks(),
+        headers=signing.stripe_headers(over),
     )
     assert chunked.status_code == 413
     assert await count_events(database_url) == 1

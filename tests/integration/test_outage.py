@@ -94,6 +94,8 @@ async def test_a_disabled_provider_answers_404(database_url: str) -> None:
         running_server(Settings.from_env(env)) as base_url,
         httpx.AsyncClient(base_url=base_url) as http,
     ):
-        response = await http.post("/webhooks/slack", content=body, headers=signing.slack_headers(body))
+        response = await http.post(
+            "/webhooks/slack", content=body, headers=signing.slack_headers(body)
+        )
     assert response.status_code == 404
     assert response.json()["error"] == "unknown_provider"

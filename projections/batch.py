@@ -1,0 +1,145 @@
+"""One projection step: read events after the checkpoint, fold them, write rows and the new
+checkpoint — all inside the caller's transaction, so rows and checkpoint commit together
+(exactly once). Applying the same events again changes nothing (the folds are idempotent).
+
+A poison event never stops the projection and is never dropped silently: an event whose mapping
+fails, or whose application fails on its own, is parked (projection, position, error) and the
+checkpoint moves past it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from domain.errors import MappingError
+from domain.facts import Fact
+from domain.log_record import LoggedEvent
+from domain.mapping import facts_for
+from domain.products import ProductCatalog
+from projections.db_types import Conn
+from projections.log_reader import read_after
+from projections.registry import ProjectionSpec
+from projections.transient import is_transient
+
+log = logging.getLogger("hookledger.projections")
+
+
+def map_events(
+    events: Sequence[LoggedEvent], catalog: ProductCatalog
+) -> tuple[list[tuple[LoggedEvent, list[Fact]]], list[tuple[LoggedEvent, str]]]:
+    mapped, failed = [], []
+    for event in events:
+        try:
+            mapped.append((event, facts_for(event, catalog)))
+        except MappingError as exc:
+            failed.append((event, f"mapping: {exc}"))
+        except Exception as exc:  # a mapper bug must park the event, not stop the world
+            failed.append((event, f"mapping crashed: {type(exc).__name__}: {exc}"))
+    return mapped, failed
+
+
+async def park(conn: Conn, projection: str, event: LoggedEvent, error: str) -> None:
+    log.error(
+        "parked event: projection=%s position=%d provider=%s event_id=%s error=%s",
+        projection,
+        event.position,
+        event.provider,
+        event.event_id,
+        error,
+    )
+    await conn.execute(
+        "INSERT INTO hookledger_parked"
+        " (projection, position, provider, event_id, event_type, error)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (projection, position) DO UPDATE"
+        " SET error = excluded.error, parked_at = now()"
+        " WHERE hookledger_parked.status = 'parked'",
+        projection,
+        event.position,
+        event.provider,
+        event.event_id,
+        event.event_type,
+        error[:2000],
+    )
+
+
+async def apply_events(
+    conn: Conn,
+    spec: ProjectionSpec,
+    schema: str,
+    events: Sequence[LoggedEvent],
+    catalog: ProductCatalog,
+) -> int:
+    """Fold ``events`` into ``schema``; returns how many were parked."""
+    mapped, failed = map_events(events, catalog)
+    for event, error in failed:
+        await park(conn, spec.name, event, error)
+    relevant = [(e, [f for f in facts if spec.relevant(f)]) for e, facts in mapped]
+    relevant = [(e, facts) for e, facts in relevant if facts]
+    if not relevant:
+        return len(failed)
+    try:
+        async with conn.transaction():  # savepoint: a failure here leaves earlier work intact
+            await spec.apply(conn, schema, [f for _, facts in relevant for f in facts])
+        return len(failed)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+    parked = len(failed)
+    for event, facts in relevant:  # isolate the poison event(s)
+        try:
+            async with conn.transaction():
+                await spec.apply(conn, schema, facts)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            await park(conn, spec.name, event, f"apply: {type(exc).__name__}: {exc}")
+            parked += 1
+    return parked
+
+
+async def advance(
+    conn: Conn,
+    spec: ProjectionSpec,
+    schema: str,
+    catalog: ProductCatalog,
+    batch_size: int,
+    as_of: datetime | None = None,
+) -> int:
+    """One batch into ``schema`` inside the caller's transaction; returns events consumed."""
+    position = await conn.fetchval(
+        "SELECT position FROM hookledger_checkpoints"
+        " WHERE projection = $1 AND schema_name = $2 FOR UPDATE",
+        spec.name,
+        schema,
+    )
+    if position is None:
+        raise LookupError(f"no checkpoint for {spec.name} in {schema}")
+    events = await read_after(conn, position, batch_size, as_of)
+    if not events:
+        return 0
+    await apply_events(conn, spec, schema, events, catalog)
+    await conn.execute(
+        "UPDATE hookledger_checkpoints SET position = $3, updated_at = now()"
+        " WHERE projection = $1 AND schema_name = $2",
+        spec.name,
+        schema,
+        events[-1].position,
+    )
+    return len(events)
+
+
+async def active_schema(conn: Conn, projection: str, *, lock: bool) -> str:
+    """The live generation's schema; with ``lock``, the projection row stays locked until the
+    transaction ends, which serialises live steps, parked retries and rebuild swaps."""
+    from projections.schema import schema_name
+
+    generation = await conn.fetchval(
+        "SELECT active_generation FROM hookledger_projections WHERE name = $1"
+        + (" FOR UPDATE" if lock else ""),
+        projection,
+    )
+    if generation is None:
+        raise LookupError(f"projection {projection} is not set up (run hookledger migrate)")
+    return schema_name(projection, generation)
