@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeAlias
 from importlib import resources
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 _LOCK_KEY = 0x686F6F6B  # "hook": serialises migration runs across processes
-Conn = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
