@@ -42,8 +42,9 @@ async def wait_for_checkpoints(conn: Conn, position: int, timeout: float = 30.0)
     deadline = time.monotonic() + timeout
     while True:
         lowest = await conn.fetchval(
-            "SELECT min(c.position) FROM hookledger_projections p JOIN hookledger_checkpoints c"
-            " ON c.projection = p.name AND c.schema_name = 'hl_' || p.name || '_g' || p.active_generation"
+            "SELECT min(c.position) FROM hookledger_projections p"
+            " JOIN hookledger_checkpoints c ON c.projection = p.name"
+            " AND c.schema_name = 'hl_' || p.name || '_g' || p.active_generation"
         )
         if lowest is not None and lowest >= position:
             return
