@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import asyncpg
@@ -47,33 +47,38 @@ async def _wait(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> No
             w.cancel()
 
 
-async def run_projection(
-    spec: ProjectionSpec,
+Step = Callable[[Conn], Awaitable[int]]
+"""One transaction of work on the elected connection; returns how many events it consumed."""
+
+
+async def run_elected(
+    name: str,
+    lock_id: int,
+    step: Step,
     config: WorkerConfig,
     stop: asyncio.Event,
     on_leader: Callable[[str], None] | None = None,
 ) -> None:
-    """Run ``spec`` until ``stop`` is set: stand by until elected, then follow the log."""
+    """Run ``step`` repeatedly while elected for ``lock_id``, until ``stop`` is set: stand by
+    until the lock is free, then follow the log (NOTIFY wake-ups, poll fallback)."""
     while not stop.is_set():
-        conn: asyncpg.Connection | None = None
+        conn: Conn | None = None
         try:
             conn = await asyncpg.connect(config.database_url, timeout=config.connect_timeout)
             if not await conn.fetchval(
-                "SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, spec.lock_id
+                "SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, lock_id
             ):
                 await _wait(asyncio.Event(), stop, config.poll_seconds)
                 continue
-            log.info("projection %s: active in this process", spec.name)
+            log.info("%s: active in this process", name)
             if on_leader:
-                on_leader(spec.name)
-            await _follow(conn, spec, config, stop)
+                on_leader(name)
+            await _follow(conn, step, config, stop)
         except Exception as exc:
             if not is_transient(exc):
-                log.exception("projection %s: step failed; retrying", spec.name)
+                log.exception("%s: step failed; retrying", name)
             else:
-                log.warning(
-                    "projection %s: database unavailable (%s)", spec.name, type(exc).__name__
-                )
+                log.warning("%s: database unavailable (%s)", name, type(exc).__name__)
             await _wait(asyncio.Event(), stop, config.poll_seconds)
         finally:
             if conn is not None:
@@ -81,18 +86,29 @@ async def run_projection(
                     await asyncio.wait_for(conn.close(), 2)
 
 
-async def _follow(
-    conn: Conn, spec: ProjectionSpec, config: WorkerConfig, stop: asyncio.Event
-) -> None:
+async def _follow(conn: Conn, step: Step, config: WorkerConfig, stop: asyncio.Event) -> None:
     wake = asyncio.Event()
     await conn.add_listener(CHANNEL, lambda *_: wake.set())
     while not stop.is_set():
-        wake.clear()
+        wake.clear()  # a NOTIFY during the step sets it again: no wake-up is lost
+        if await step(conn) < config.batch_size:
+            await _wait(wake, stop, config.poll_seconds)
+
+
+async def run_projection(
+    spec: ProjectionSpec,
+    config: WorkerConfig,
+    stop: asyncio.Event,
+    on_leader: Callable[[str], None] | None = None,
+) -> None:
+    """Run one projection's live steps while elected."""
+
+    async def step(conn: Conn) -> int:
         async with conn.transaction():
             schema = await active_schema(conn, spec.name, lock=True)
-            consumed = await advance(conn, spec, schema, config.catalog, config.batch_size)
-        if consumed < config.batch_size:
-            await _wait(wake, stop, config.poll_seconds)
+            return await advance(conn, spec, schema, config.catalog, config.batch_size)
+
+    await run_elected(f"projection {spec.name}", spec.lock_id, step, config, stop, on_leader)
 
 
 async def run_worker(config: WorkerConfig, stop: asyncio.Event, names: Iterable[str] = ()) -> None:
