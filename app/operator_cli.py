@@ -101,17 +101,23 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
     async def main() -> None:
         async with _connection(settings) as conn:
+            if moment is None:
+                reader = await asyncpg.connect(settings.database_url)
+                try:
+                    schemas = await rebuild.rebuild(
+                        conn, names, catalog, settings.rebuild_batch_size, _print_progress, reader
+                    )
+                finally:
+                    await reader.close()
+                for name, schema in zip(names, schemas, strict=True):
+                    print(f"\n{name}: rebuilt and swapped in ({schema})", end="")
+                print()
+                return
             for name in names:
-                if moment is None:
-                    schema = await rebuild.rebuild(
-                        conn, name, catalog, settings.rebuild_batch_size, _print_progress
-                    )
-                    print(f"\n{name}: rebuilt and swapped in ({schema})")
-                else:
-                    schema = await rebuild.build_as_of(
-                        conn, name, moment, catalog, settings.rebuild_batch_size, _print_progress
-                    )
-                    print(f"\n{name} as of {moment.isoformat()}: SELECT * FROM {schema}.{name}")
+                schema = await rebuild.build_as_of(
+                    conn, name, moment, catalog, settings.rebuild_batch_size, _print_progress
+                )
+                print(f"\n{name} as of {moment.isoformat()}: SELECT * FROM {schema}.{name}")
 
     asyncio.run(main())
     return 0

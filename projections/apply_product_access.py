@@ -31,7 +31,7 @@ _encode = msgspec.msgpack.Encoder().encode
 
 
 def relevant(fact: Fact) -> bool:
-    if isinstance(fact, IdentitySeen):
+    if type(fact) is IdentitySeen:
         return fact.provider in CUSTOMER_PROVIDERS
     return True
 

@@ -30,9 +30,10 @@ _COLUMNS = (
 
 
 def relevant(fact: Fact) -> bool:
-    if isinstance(fact, IdentitySeen):
+    kind = type(fact)
+    if kind is IdentitySeen:
         return fact.provider in CUSTOMER_PROVIDERS
-    return not isinstance(fact, OrderObserved)
+    return kind is not OrderObserved
 
 
 async def apply(conn: Conn, schema: str, facts: Sequence[Fact]) -> None:

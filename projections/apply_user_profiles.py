@@ -17,7 +17,7 @@ _COLUMNS = ("email", "name", "identities", "first_seen", "last_updated", "delete
 
 
 def relevant(fact: Fact) -> bool:
-    return isinstance(fact, IdentitySeen)
+    return type(fact) is IdentitySeen
 
 
 async def apply(conn: Conn, schema: str, facts: Sequence[Fact]) -> None:

@@ -26,9 +26,11 @@ from projections.transient import is_transient
 log = logging.getLogger("hookledger.projections")
 
 
-def map_events(
-    events: Sequence[LoggedEvent], catalog: ProductCatalog
-) -> tuple[list[tuple[LoggedEvent, list[Fact]]], list[tuple[LoggedEvent, str]]]:
+Mapped = tuple[list[tuple[LoggedEvent, list[Fact]]], list[tuple[LoggedEvent, str]]]
+"""Events with their facts, and events whose mapping failed with the reason."""
+
+
+def map_events(events: Sequence[LoggedEvent], catalog: ProductCatalog) -> Mapped:
     mapped, failed = [], []
     for event in events:
         try:
@@ -72,7 +74,12 @@ async def apply_events(
     catalog: ProductCatalog,
 ) -> int:
     """Fold ``events`` into ``schema``; returns how many were parked."""
-    mapped, failed = map_events(events, catalog)
+    return await apply_mapped(conn, spec, schema, map_events(events, catalog))
+
+
+async def apply_mapped(conn: Conn, spec: ProjectionSpec, schema: str, batch: Mapped) -> int:
+    """Fold already mapped events into ``schema``; returns how many were parked."""
+    mapped, failed = batch
     for event, error in failed:
         await park(conn, spec.name, event, error)
     relevant = [(e, [f for f in facts if spec.relevant(f)]) for e, facts in mapped]
@@ -108,26 +115,65 @@ async def advance(
     as_of: datetime | None = None,
 ) -> int:
     """One batch into ``schema`` inside the caller's transaction; returns events consumed."""
-    position = await conn.fetchval(
-        "SELECT position FROM hookledger_checkpoints"
-        " WHERE projection = $1 AND schema_name = $2 FOR UPDATE",
-        spec.name,
-        schema,
-    )
-    if position is None:
-        raise LookupError(f"no checkpoint for {spec.name} in {schema}")
-    events = await read_after(conn, position, batch_size, as_of)
+    return await advance_many(conn, [(spec, schema)], catalog, batch_size, as_of)
+
+
+async def advance_many(
+    conn: Conn,
+    targets: Sequence[tuple[ProjectionSpec, str]],
+    catalog: ProductCatalog,
+    batch_size: int,
+    as_of: datetime | None = None,
+) -> int:
+    """One batch into several (projection, schema) targets, reading and mapping the log once;
+    each target only gets events after its own checkpoint. Inside the caller's transaction."""
+    positions = await checkpoints(conn, targets)
+    events = await read_after(conn, min(positions), batch_size, as_of)
     if not events:
         return 0
-    await apply_events(conn, spec, schema, events, catalog)
-    await conn.execute(
-        "UPDATE hookledger_checkpoints SET position = $3, updated_at = now()"
-        " WHERE projection = $1 AND schema_name = $2",
-        spec.name,
-        schema,
-        events[-1].position,
-    )
+    await apply_to_targets(conn, targets, positions, events, map_events(events, catalog))
     return len(events)
+
+
+async def checkpoints(conn: Conn, targets: Sequence[tuple[ProjectionSpec, str]]) -> list[int]:
+    """The targets' checkpoints, locked until the caller's transaction ends."""
+    positions = []
+    for spec, schema in targets:
+        position = await conn.fetchval(
+            "SELECT position FROM hookledger_checkpoints"
+            " WHERE projection = $1 AND schema_name = $2 FOR UPDATE",
+            spec.name,
+            schema,
+        )
+        if position is None:
+            raise LookupError(f"no checkpoint for {spec.name} in {schema}")
+        positions.append(position)
+    return positions
+
+
+async def apply_to_targets(
+    conn: Conn,
+    targets: Sequence[tuple[ProjectionSpec, str]],
+    positions: Sequence[int],
+    events: Sequence[LoggedEvent],
+    batch: Mapped,
+) -> None:
+    """Apply a mapped batch to each target (only events after its checkpoint) and move the
+    checkpoints, inside the caller's transaction."""
+    mapped, failed = batch
+    for (spec, schema), position in zip(targets, positions, strict=True):
+        mine = (
+            [(e, f) for e, f in mapped if e.position > position],
+            [(e, r) for e, r in failed if e.position > position],
+        )
+        await apply_mapped(conn, spec, schema, mine)
+        await conn.execute(
+            "UPDATE hookledger_checkpoints SET position = $3, updated_at = now()"
+            " WHERE projection = $1 AND schema_name = $2",
+            spec.name,
+            schema,
+            max(position, events[-1].position),
+        )
 
 
 async def active_schema(conn: Conn, projection: str, *, lock: bool) -> str:

@@ -1,24 +1,34 @@
-"""Blue-green rebuilds and point-in-time builds of a projection from the log.
+"""Blue-green rebuilds and point-in-time builds of projections from the log.
 
-Rebuild: replay the whole log into a fresh generation while the live one keeps serving; when
-caught up, one transaction locks the projection row (live steps wait), applies the last events,
-repoints the public view and makes the new generation active; the old schema is then dropped.
+Rebuild: replay the whole log into fresh generations while the live ones keep serving (the log is
+read and mapped once for all projections being rebuilt); when caught up, one transaction locks the
+projections' rows (live steps wait), applies the last events, repoints the public views and makes
+the new generations active; the old schemas are then dropped.
 As-of: replay only events whose provider time (else received time) is at or before a moment into
-a separately named schema, leaving the live tables alone.
+separately named schemas, leaving the live tables alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.log_record import LoggedEvent
 from domain.products import ProductCatalog
-from projections.batch import active_schema, advance
+from projections.batch import (
+    Mapped,
+    active_schema,
+    advance_many,
+    apply_to_targets,
+    checkpoints,
+    map_events,
+)
 from projections.db_types import Conn
 from projections.generations import create_generation, point_views
-from projections.log_reader import head
+from projections.log_reader import head, read_after
 from projections.registry import SPECS
 from projections.schema import schema_name
 
@@ -44,64 +54,107 @@ ProgressCallback = Callable[[Progress], None]
 
 async def _replay(
     conn: Conn,
-    projection: str,
-    schema: str,
+    targets: Sequence[tuple[str, str]],
     catalog: ProductCatalog,
     batch_size: int,
     as_of: datetime | None,
     progress: ProgressCallback | None,
+    reader: Conn | None = None,
 ) -> int:
-    spec = SPECS[projection]
+    """Replay the log into ``targets`` until caught up. With a second connection ``reader``, the
+    next batch is read and mapped while the current one is being written (Python and PostgreSQL
+    work overlap); every batch still commits together with its checkpoints."""
+    specs = [(SPECS[name], schema) for name, schema in targets]
+    label = "+".join(name for name, _ in targets)
     total = await head(conn)
     started, done = time.monotonic(), 0
-    while True:
-        async with conn.transaction():
-            consumed = await advance(conn, spec, schema, catalog, batch_size, as_of)
-        done += consumed
+
+    def report() -> None:
         if progress:
-            progress(Progress(projection, done, max(total, done), time.monotonic() - started))
+            progress(Progress(label, done, max(total, done), time.monotonic() - started))
+
+    async def fetch(after: int) -> tuple[list[LoggedEvent], Mapped]:
+        assert reader is not None
+        events = await read_after(reader, after, batch_size, as_of)
+        return events, map_events(events, catalog)
+
+    if reader is not None:
+        async with conn.transaction():
+            after = min(await checkpoints(conn, specs))
+        pending = asyncio.ensure_future(fetch(after))
+        while True:
+            events, mapped = await pending
+            if not events:
+                break
+            pending = asyncio.ensure_future(fetch(events[-1].position))
+            async with conn.transaction():
+                positions = await checkpoints(conn, specs)
+                await apply_to_targets(conn, specs, positions, events, mapped)
+            done += len(events)
+            report()
+    while True:  # the tail (and everything, without a reader)
+        async with conn.transaction():
+            consumed = await advance_many(conn, specs, catalog, batch_size, as_of)
+        done += consumed
+        report()
         if consumed == 0:
             return done
 
 
 async def rebuild(
     conn: Conn,
-    projection: str,
+    projections: str | Sequence[str],
     catalog: ProductCatalog,
     batch_size: int = 5000,
     progress: ProgressCallback | None = None,
-) -> str:
-    """Rebuild ``projection`` and swap it in; returns the new live schema."""
-    spec = SPECS[projection]
-    generation = await conn.fetchval(
-        "UPDATE hookledger_projections"
-        " SET rebuilding_generation"
-        "   = greatest(active_generation, coalesce(rebuilding_generation, 0)) + 1,"
-        " rebuild_started_at = now() WHERE name = $1 RETURNING rebuilding_generation",
-        projection,
-    )
-    new_schema = schema_name(projection, generation)
-    async with conn.transaction():
-        await create_generation(conn, projection, new_schema)
-    await _replay(conn, projection, new_schema, catalog, batch_size, None, progress)
-    async with conn.transaction():
-        old_schema = await active_schema(conn, projection, lock=True)
-        while await advance(conn, spec, new_schema, catalog, batch_size):
-            pass
-        await point_views(conn, projection, new_schema)
-        await conn.execute(
-            "UPDATE hookledger_projections SET active_generation = $2,"
-            " rebuilding_generation = NULL, rebuild_started_at = NULL WHERE name = $1",
-            projection,
-            generation,
+    reader: Conn | None = None,
+) -> list[str]:
+    """Rebuild ``projections`` and swap them in together; returns the new live schemas."""
+    names = [projections] if isinstance(projections, str) else list(projections)
+    targets = []
+    for name in names:
+        old_attempt = await conn.fetchval(
+            "SELECT rebuilding_generation FROM hookledger_projections WHERE name = $1", name
         )
-    await conn.execute(f'DROP SCHEMA IF EXISTS "{old_schema}" CASCADE')
-    await conn.execute(
-        "DELETE FROM hookledger_checkpoints WHERE projection = $1 AND schema_name = $2",
-        projection,
-        old_schema,
-    )
-    return new_schema
+        if old_attempt is not None:  # an interrupted rebuild left its schema behind
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema_name(name, old_attempt)}" CASCADE')
+        generation = await conn.fetchval(
+            "UPDATE hookledger_projections"
+            " SET rebuilding_generation"
+            "   = greatest(active_generation, coalesce(rebuilding_generation, 0)) + 1,"
+            " rebuild_started_at = now() WHERE name = $1 RETURNING rebuilding_generation",
+            name,
+        )
+        schema = schema_name(name, generation)
+        async with conn.transaction():
+            await create_generation(conn, name, schema)
+        targets.append((name, schema, generation))
+    pairs = [(name, schema) for name, schema, _ in targets]
+    await _replay(conn, pairs, catalog, batch_size, None, progress, reader)
+
+    old_schemas = []
+    async with conn.transaction():
+        for name, _, _ in sorted(targets):  # fixed lock order: no deadlock between rebuilds
+            old_schemas.append((name, await active_schema(conn, name, lock=True)))
+        specs = [(SPECS[name], schema) for name, schema in pairs]
+        while await advance_many(conn, specs, catalog, batch_size):
+            pass
+        for name, schema, generation in targets:
+            await point_views(conn, name, schema)
+            await conn.execute(
+                "UPDATE hookledger_projections SET active_generation = $2,"
+                " rebuilding_generation = NULL, rebuild_started_at = NULL WHERE name = $1",
+                name,
+                generation,
+            )
+    for name, old in old_schemas:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{old}" CASCADE')
+        await conn.execute(
+            "DELETE FROM hookledger_checkpoints WHERE projection = $1 AND schema_name = $2",
+            name,
+            old,
+        )
+    return [schema for _, schema in pairs]
 
 
 def as_of_schema(projection: str, moment: datetime) -> str:
@@ -115,10 +168,11 @@ async def build_as_of(
     catalog: ProductCatalog,
     batch_size: int = 5000,
     progress: ProgressCallback | None = None,
+    reader: Conn | None = None,
 ) -> str:
     """Build ``projection`` as it stood at ``moment`` into its own schema; returns its name."""
     schema = as_of_schema(projection, moment)
     async with conn.transaction():
         await create_generation(conn, projection, schema)
-    await _replay(conn, projection, schema, catalog, batch_size, moment, progress)
+    await _replay(conn, [(projection, schema)], catalog, batch_size, moment, progress, reader)
     return schema

@@ -3,8 +3,9 @@ facts into their histories, and find the sources whose customer's email changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from domain.facts import (
     Fact,
@@ -24,9 +25,18 @@ from projections.store import (
     save_order_histories,
     save_subscription_histories,
 )
-from projections.subscriptions import SubscriptionHistory, add_fact
+from projections.subscriptions import SubscriptionHistory, add_facts
 
 CUSTOMER_PROVIDERS = ("stripe", "lemonsqueezy")
+_SUBSCRIPTION_FACTS = (SubscriptionObserved, SubscriptionLinked, PaymentObserved)
+T = TypeVar("T")
+
+
+def _group(facts: Iterable[T], key: Callable[[T], Key]) -> dict[Key, list[T]]:
+    groups: dict[Key, list[T]] = {}
+    for fact in facts:
+        groups.setdefault(key(fact), []).append(fact)
+    return groups
 
 
 @dataclass
@@ -45,11 +55,7 @@ async def fold_sources(
 ) -> Sources:
     """Histories of every source touched by ``facts`` or owned by a customer in
     ``customers_changed`` (after applying the facts; the touched ones are saved)."""
-    sub_facts = [
-        f
-        for f in facts
-        if isinstance(f, SubscriptionObserved | SubscriptionLinked | PaymentObserved)
-    ]
+    sub_facts = [f for f in facts if isinstance(f, _SUBSCRIPTION_FACTS)]
     order_facts = [f for f in facts if isinstance(f, OrderObserved)] if with_orders else []
     sub_keys = {(f.provider, f.subscription_id) for f in sub_facts}
     sub_keys |= await keys_by_customer(
@@ -62,9 +68,8 @@ async def fold_sources(
         subscriptions={k: decode_subscription_history(v) for k, v in raw_subs.items()}
     )
     touched_subs: dict[Key, SubscriptionHistory] = {}
-    for fact in sub_facts:
-        key = (fact.provider, fact.subscription_id)
-        history = add_fact(sources.subscriptions.get(key, ()), fact)
+    for key, new in _group(sub_facts, lambda f: (f.provider, f.subscription_id)).items():
+        history = add_facts(sources.subscriptions.get(key, ()), new)
         sources.subscriptions[key] = touched_subs[key] = history
     await save_subscription_histories(conn, schema, touched_subs)
     if not with_orders:
@@ -77,9 +82,8 @@ async def fold_sources(
     raw_orders = await load_histories(conn, schema, "order_sources", "order_id", order_keys)
     sources.orders = {k: decode_order_history(v) for k, v in raw_orders.items()}
     touched_orders: dict[Key, OrderHistory] = {}
-    for order in order_facts:
-        key = (order.provider, order.order_id)
-        updated = add_fact(sources.orders.get(key, ()), order)
+    for key, orders in _group(order_facts, lambda f: (f.provider, f.order_id)).items():
+        updated = add_facts(sources.orders.get(key, ()), orders)
         sources.orders[key] = touched_orders[key] = updated
     await save_order_histories(conn, schema, touched_orders)
     return sources

@@ -8,7 +8,7 @@ grants) is a pure function of that set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -36,10 +36,18 @@ def _order(fact: _Stamped) -> tuple[datetime, str, str]:
 
 def add_fact(history: tuple[F, ...], fact: F) -> tuple[F, ...]:
     """Set union of ``history`` and ``{fact}``, kept in canonical order."""
-    key = _order(fact)
-    if any(_order(f) == key for f in history):
+    return add_facts(history, (fact,))
+
+
+def add_facts(history: tuple[F, ...], facts: Iterable[F]) -> tuple[F, ...]:
+    """Set union of ``history`` and ``facts``, kept in canonical order (one sort per call)."""
+    merged = {_order(f): f for f in history}
+    size = len(merged)
+    for fact in facts:
+        merged.setdefault(_order(fact), fact)
+    if len(merged) == size:
         return history
-    return tuple(sorted((*history, fact), key=_order))
+    return tuple(merged[k] for k in sorted(merged))
 
 
 class Subscription(msgspec.Struct, frozen=True):

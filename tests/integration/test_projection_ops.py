@@ -134,16 +134,19 @@ async def test_rebuild_while_events_keep_arriving_loses_nothing(
 
     writer = asyncio.create_task(keep_writing())
     rebuilder = await asyncpg.connect(database_url)
+    reader = await asyncpg.connect(database_url)
     try:
-        for name in PROJECTIONS:
-            schema = await rebuild.rebuild(rebuilder, name, catalog(), batch_size=200)
-            assert schema.endswith("_g2")
+        schemas = await rebuild.rebuild(
+            rebuilder, PROJECTIONS, catalog(), batch_size=200, reader=reader
+        )
+        assert [s[-3:] for s in schemas] == ["_g2"] * 3
         await writer
         await wait_for_checkpoints(conn, await log_head(conn))
     finally:
         stop.set()
         await worker
         await rebuilder.close()
+        await reader.close()
     assert await snapshots(conn) == await reference(conn)
     gens = await conn.fetch(
         "SELECT active_generation, rebuilding_generation FROM hookledger_projections"
