@@ -6,13 +6,14 @@ Decoding goes straight into small msgspec Structs that declare only the fields a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, NoReturn, TypeVar
 
 import msgspec
 
 from domain.errors import MappingError
 from domain.log_record import LoggedEvent
+from domain.times import as_utc, utc_from_iso, utc_from_unix
 
 T = TypeVar("T")
 
@@ -59,40 +60,11 @@ def decode(decoder: msgspec.json.Decoder[T], event: LoggedEvent) -> T:
         fail(event, "body is not valid JSON")
 
 
-def as_utc(value: datetime) -> datetime:
-    """``value`` as a UTC-aware datetime (naive means UTC)."""
-    if value.tzinfo is UTC:
-        return value
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def unix_or_none(value: object) -> datetime | None:
-    """UTC datetime from integer unix seconds (bool excluded); None if absent or unusable."""
-    if type(value) is not int:
-        return None
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def iso_or_none(value: object) -> datetime | None:
-    """UTC datetime from an ISO 8601 string (naive means UTC); None if absent or unusable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value))
-    except (OverflowError, ValueError):
-        return None
-
-
 def unix_field(event: LoggedEvent, value: int | None, name: str) -> datetime | None:
     """An optional unix-seconds field: None stays None, an out-of-range value is a MappingError."""
     if value is None:
         return None
-    parsed = unix_or_none(value)
+    parsed = utc_from_unix(value)
     if parsed is None:
         fail(event, f"{name} is not a usable unix time")
     return parsed
@@ -102,7 +74,7 @@ def iso_field(event: LoggedEvent, value: str | None, name: str) -> datetime | No
     """An optional ISO 8601 field: None stays None, an unparseable value is a MappingError."""
     if value is None:
         return None
-    parsed = iso_or_none(value)
+    parsed = utc_from_iso(value)
     if parsed is None:
         fail(event, f"{name} is not an ISO 8601 time")
     return parsed

@@ -15,10 +15,10 @@ from domain.mapping._common import (
     event_key,
     event_time,
     id_text,
-    iso_or_none,
     name_or_none,
 )
 from domain.products import ProductCatalog
+from domain.times import utc_from_iso
 
 PROVIDER = "framerauth"
 
@@ -47,7 +47,7 @@ def _user(event: LoggedEvent, catalog: ProductCatalog) -> list[Fact]:
             email=normalise_email(user.email),
             name=name_or_none(user.name),
             deleted=event.event_type == "user.deleted",
-            at=event_time(iso_or_none(decoded.timestamp), event),
+            at=event_time(utc_from_iso(decoded.timestamp), event),
             event_key=event_key(event),
         )
     ]

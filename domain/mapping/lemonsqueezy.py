@@ -30,11 +30,11 @@ from domain.mapping._common import (
     fail,
     id_text,
     iso_field,
-    iso_or_none,
     name_or_none,
     shown,
 )
 from domain.products import ProductCatalog
+from domain.times import utc_from_iso
 
 PROVIDER = "lemonsqueezy"
 
@@ -117,7 +117,7 @@ _SUBSCRIPTION_INVOICE = msgspec.json.Decoder(_Body[_SubscriptionInvoice])
 
 
 def _at(attributes: _Customer, event: LoggedEvent) -> datetime:
-    provider_time = iso_or_none(attributes.updated_at) or iso_or_none(attributes.created_at)
+    provider_time = utc_from_iso(attributes.updated_at) or utc_from_iso(attributes.created_at)
     return event_time(provider_time, event)
 
 

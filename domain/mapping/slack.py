@@ -18,9 +18,9 @@ from domain.mapping._common import (
     event_key,
     event_time,
     name_or_none,
-    unix_or_none,
 )
 from domain.products import ProductCatalog
+from domain.times import utc_from_unix
 
 PROVIDER = "slack"
 
@@ -62,7 +62,7 @@ def _user(event: LoggedEvent, catalog: ProductCatalog) -> list[Fact]:
             email=normalise_email(profile.email) if profile is not None else None,
             name=name,
             deleted=None,
-            at=event_time(unix_or_none(decoded.event_time), event),
+            at=event_time(utc_from_unix(decoded.event_time), event),
             event_key=event_key(event),
         )
     ]

@@ -35,9 +35,9 @@ from domain.mapping._common import (
     ref_id,
     shown,
     unix_field,
-    unix_or_none,
 )
 from domain.products import ProductCatalog
+from domain.times import utc_from_unix
 
 PROVIDER = "stripe"
 
@@ -134,7 +134,7 @@ def _customer(event: LoggedEvent, catalog: ProductCatalog) -> list[Fact]:
             email=normalise_email(customer.email),
             name=name_or_none(customer.name),
             deleted=None,
-            at=event_time(unix_or_none(decoded.created), event),
+            at=event_time(utc_from_unix(decoded.created), event),
             event_key=event_key(event),
         )
     ]
@@ -149,7 +149,7 @@ def _checkout_completed(event: LoggedEvent, catalog: ProductCatalog) -> list[Fac
         email = normalise_email(session.customer_email)
     customer_id = ref_id(session.customer)
     subscription_id = ref_id(session.subscription)
-    at = event_time(unix_or_none(decoded.created), event)
+    at = event_time(utc_from_unix(decoded.created), event)
     key = event_key(event)
     facts: list[Fact] = []
     if customer_id is not None and email is not None:
@@ -192,7 +192,7 @@ def _subscription(event: LoggedEvent, catalog: ProductCatalog) -> list[Fact]:
             products=tuple(sorted(products)),
             current_period_end=unix_field(event, period_end, "current_period_end"),
             cancel_at_period_end=sub.cancel_at_period_end,
-            at=event_time(unix_or_none(decoded.created), event),
+            at=event_time(utc_from_unix(decoded.created), event),
             event_key=event_key(event),
         )
     ]
@@ -208,7 +208,7 @@ def _invoice(event: LoggedEvent, catalog: ProductCatalog) -> list[Fact]:
             subscription_id = ref_id(details.subscription)
     if subscription_id is None:
         return []  # a one-off invoice: no subscription to speak of
-    at = event_time(unix_or_none(decoded.created), event)
+    at = event_time(utc_from_unix(decoded.created), event)
     key = event_key(event)
     facts: list[Fact] = []
     customer_id = ref_id(invoice.customer)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
+from domain import times
 from domain.errors import PayloadInvalid, SignatureInvalid
 from domain.providers import hmac_tools
 from domain.providers.base import Envelope, Keys, Provider, Verification
@@ -87,10 +88,10 @@ def parse(body: bytes, headers: Mapping[str, str]) -> Envelope:
         raise PayloadInvalid("missing webhook-id header")
     if not isinstance(decoded.type, str) or not decoded.type:
         raise PayloadInvalid("missing string type")
-    occurred_at = hmac_tools.utc_from_iso(decoded.timestamp)
+    occurred_at = times.utc_from_iso(decoded.timestamp)
     if occurred_at is None:
         header_ts = hmac_tools.parse_unix_seconds(_header(headers, "timestamp"))
-        occurred_at = hmac_tools.utc_from_unix(header_ts)
+        occurred_at = times.utc_from_unix(header_ts)
     return Envelope(msg_id, decoded.type, occurred_at)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hmac
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import TypeVar
 
 import msgspec
@@ -92,26 +91,3 @@ def decode_body(body: bytes, shape: type[T]) -> T:
         raise PayloadInvalid("body is not a JSON object of the expected shape") from None
     except msgspec.DecodeError:
         raise PayloadInvalid("body is not valid JSON") from None
-
-
-def utc_from_unix(value: object) -> datetime | None:
-    """A UTC datetime from integer unix seconds (bool excluded); None if absent or out of range."""
-    if type(value) is not int:
-        return None
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def utc_from_iso(value: object) -> datetime | None:
-    """A UTC datetime from an ISO 8601 string (naive means UTC); None if absent or unparseable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from domain import times
 from domain.errors import PayloadInvalid, SignatureInvalid
 from domain.providers import hmac_tools
 from domain.providers.base import Envelope, Keys, Provider, Verification
@@ -72,7 +73,7 @@ def parse(body: bytes, headers: Mapping[str, str]) -> Envelope:
     attributes = decoded.data.attributes if decoded.data is not None else None
     occurred_at = None
     if attributes is not None:
-        occurred_at = hmac_tools.utc_from_iso(attributes.updated_at) or hmac_tools.utc_from_iso(
+        occurred_at = times.utc_from_iso(attributes.updated_at) or times.utc_from_iso(
             attributes.created_at
         )
     return Envelope(key, event_name, occurred_at)

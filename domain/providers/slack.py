@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from domain import times
 from domain.errors import PayloadInvalid, SignatureInvalid
 from domain.providers import hmac_tools
 from domain.providers.base import Challenge, Envelope, Keys, Provider, Verification
@@ -70,7 +71,7 @@ def parse(body: bytes, headers: Mapping[str, str]) -> Envelope | Challenge:
         and decoded.event.type
     ):
         event_type = decoded.event.type
-    return Envelope(decoded.event_id, event_type, hmac_tools.utc_from_unix(decoded.event_time))
+    return Envelope(decoded.event_id, event_type, times.utc_from_unix(decoded.event_time))
 
 
 PROVIDER = Provider(

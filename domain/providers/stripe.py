@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from domain import times
 from domain.errors import PayloadInvalid, SignatureInvalid
 from domain.providers import hmac_tools
 from domain.providers.base import Envelope, Keys, Provider, Verification
@@ -54,7 +55,7 @@ def parse(body: bytes, headers: Mapping[str, str]) -> Envelope:
         raise PayloadInvalid("missing string event id")
     if not isinstance(event.type, str) or not event.type:
         raise PayloadInvalid("missing string event type")
-    return Envelope(event.id, event.type, hmac_tools.utc_from_unix(event.created))
+    return Envelope(event.id, event.type, times.utc_from_unix(event.created))
 
 
 PROVIDER = Provider(
