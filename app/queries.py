@@ -113,6 +113,23 @@ async def user(conn: Conn, email: str) -> UserOut | None:
     )
 
 
+async def _keyset_page(
+    conn: Conn,
+    sql: str,
+    filters: tuple[object, ...],
+    key: tuple[str, str],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[asyncpg.Record], str | None]:
+    """One page of ``sql`` (whose last three parameters are the two cursor columns and the
+    limit) ordered by the two ``key`` columns, and the cursor of the next page."""
+    after = decode_cursor(cursor, 2) if cursor else [None, None]
+    rows = await conn.fetch(sql, *filters, after[0], after[1], limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(page[-1][key[0]], page[-1][key[1]]) if more and page else None
+    return page, next_cursor
+
+
 async def subscriptions_page(
     conn: Conn,
     *,
@@ -122,25 +139,18 @@ async def subscriptions_page(
     limit: int,
     cursor: str | None,
 ) -> Page:
-    after = decode_cursor(cursor, 2) if cursor else None
-    rows = await conn.fetch(
+    rows, next_cursor = await _keyset_page(
+        conn,
         "SELECT * FROM subscriptions WHERE ($1::text IS NULL OR status = $1)"
         " AND ($2::text IS NULL OR provider = $2) AND ($3::text IS NULL OR $3 = ANY(products))"
         " AND ($4::text IS NULL OR (provider, subscription_id) > ($4, $5))"
         " ORDER BY provider, subscription_id LIMIT $6",
-        status,
-        provider,
-        product,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit + 1,
+        (status, provider, product),
+        ("provider", "subscription_id"),
+        limit,
+        cursor,
     )
-    items = _subs(rows[:limit])
-    more = len(rows) > limit
-    last = items[-1] if items else None
-    return Page(
-        items, encode_cursor(last.provider, last.subscription_id) if more and last else None
-    )
+    return Page(_subs(rows), next_cursor)
 
 
 async def access_page(
@@ -152,20 +162,15 @@ async def access_page(
     limit: int,
     cursor: str | None,
 ) -> Page:
-    after = decode_cursor(cursor, 2) if cursor else None
-    rows = await conn.fetch(
+    rows, next_cursor = await _keyset_page(
+        conn,
         "SELECT * FROM product_access WHERE ($1::text IS NULL OR email = $1)"
         " AND ($2::text IS NULL OR product = $2) AND ($3::boolean IS NULL OR active = $3)"
         " AND ($4::text IS NULL OR (email, product) > ($4, $5))"
         " ORDER BY email, product LIMIT $6",
-        email.strip().lower() if email else None,
-        product,
-        active,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit + 1,
+        (email.strip().lower() if email else None, product, active),
+        ("email", "product"),
+        limit,
+        cursor,
     )
-    items = _access(rows[:limit])
-    more = len(rows) > limit
-    last = items[-1] if items else None
-    return Page(items, encode_cursor(last.email, last.product) if more and last else None)
+    return Page(_access(rows), next_cursor)
