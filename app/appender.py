@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from app.db import TRANSIENT_ERRORS, DatabaseUnavailable
 from domain.log_record import TOPIC, encode_state, originator_id
@@ -139,33 +140,53 @@ class GroupCommitAppender:
             raise DatabaseUnavailable("append timed out") from None
 
     async def _write_loop(self) -> None:
-        while True:
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            take = min(len(self._queue), self._batch_max)
-            batch = [self._queue.popleft() for _ in range(take)]
-            await self._flush(batch)
+        # Each writer keeps one connection across batches (no pool reset round trip per batch);
+        # after a connection-level failure it drops it and takes a fresh one for the next batch.
+        conn: PoolConnectionProxy[asyncpg.Record] | None = None
+        try:
+            while True:
+                if not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                take = min(len(self._queue), self._batch_max)
+                batch = [self._queue.popleft() for _ in range(take)]
+                try:
+                    if conn is None:
+                        conn = await self._pool.acquire()
+                except TRANSIENT_ERRORS as exc:
+                    _fail(batch, DatabaseUnavailable(type(exc).__name__))
+                    continue
+                if not await self._flush(conn, batch):
+                    await self._pool.release(conn)
+                    conn = None
+        finally:
+            if conn is not None:
+                await self._pool.release(conn)
 
-    async def _flush(self, batch: list[_Pending]) -> None:
+    async def _flush(
+        self, conn: PoolConnectionProxy[asyncpg.Record], batch: list[_Pending]
+    ) -> bool:
+        """Write ``batch`` and answer its requests; False when the connection is unusable."""
         groups: dict[uuid.UUID, list[_Pending]] = {}
         for pending in batch:
             groups.setdefault(pending.event.originator_id, []).append(pending)
         firsts = [group[0].event for group in groups.values()]
         try:
-            inserted = await self._insert(firsts)
+            inserted = await self._insert(conn, firsts)
         except TRANSIENT_ERRORS as exc:
             _fail(batch, DatabaseUnavailable(type(exc).__name__))
-            return
+            return False
         except asyncpg.PostgresError as exc:
             if len(groups) == 1:
                 log.error("append failed: %s", type(exc).__name__)
                 _fail(batch, DatabaseUnavailable(type(exc).__name__))
-                return
+                return True
             for group in groups.values():
-                await self._flush(group)
-            return
+                if not await self._flush(conn, group):
+                    _fail(batch, DatabaseUnavailable("connection lost"))
+                    return False
+            return True
         for oid, group in groups.items():
             position = inserted.get(oid)
             first = AppendOutcome("accepted", position) if position else None
@@ -173,25 +194,27 @@ class GroupCommitAppender:
                 outcome = first if (first and i == 0) else AppendOutcome("duplicate", None)
                 if not pending.future.done():
                     pending.future.set_result(outcome)
+        return True
 
-    async def _insert(self, events: list[NewEvent]) -> dict[uuid.UUID, int]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                _APPEND_SQL,
-                TOPIC,
-                [e.originator_id for e in events],
-                [e.state for e in events],
-                [e.provider for e in events],
-                [e.event_id for e in events],
-                [e.event_type for e in events],
-                [e.occurred_at for e in events],
-                [e.received_at for e in events],
-                [e.body_offset for e in events],
-                [e.headers_json for e in events],
-                [e.scheme for e in events],
-                [e.secret_index for e in events],
-                [e.skew_seconds for e in events],
-            )
+    async def _insert(
+        self, conn: PoolConnectionProxy[asyncpg.Record], events: list[NewEvent]
+    ) -> dict[uuid.UUID, int]:
+        rows = await conn.fetch(
+            _APPEND_SQL,
+            TOPIC,
+            [e.originator_id for e in events],
+            [e.state for e in events],
+            [e.provider for e in events],
+            [e.event_id for e in events],
+            [e.event_type for e in events],
+            [e.occurred_at for e in events],
+            [e.received_at for e in events],
+            [e.body_offset for e in events],
+            [e.headers_json for e in events],
+            [e.scheme for e in events],
+            [e.secret_index for e in events],
+            [e.skew_seconds for e in events],
+        )
         return {row[0]: row[1] for row in rows}
 
 

@@ -11,10 +11,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import msgspec
 
-from app.appender import GroupCommitAppender, build_event
+from app.appender import AppendOutcome, NewEvent, build_event
 from app.db import DatabaseUnavailable
 from app.metrics import Metrics
 from domain.errors import PayloadInvalid, SignatureInvalid
@@ -38,11 +39,17 @@ def error_answer(status_code: int, code: str, detail: str, **headers: str) -> An
     return Answer(status_code, _json.encode({"error": code, "detail": detail}), headers=headers)
 
 
+class Appender(Protocol):
+    """Where verified deliveries go (the group-commit appender; a benchmark may pass a no-op)."""
+
+    async def append(self, event: NewEvent) -> AppendOutcome: ...
+
+
 @dataclass(slots=True)
 class Intake:
     keys: Mapping[str, Keys]
     """Prepared keys of the enabled providers only; a provider absent here is disabled."""
-    appender: GroupCommitAppender
+    appender: Appender
     metrics: Metrics
     tolerance_seconds: int
     retry_after_seconds: int
