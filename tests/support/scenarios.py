@@ -271,11 +271,13 @@ def slack_journey(n: int, rng: random.Random, t0: datetime) -> list[Delivery]:
     return out
 
 
-def generate(customers: int, seed: int = 7) -> list[Delivery]:
-    """Deliveries for ``customers`` people, in a realistic (time) order with no duplicates."""
+def generate(customers: int, seed: int = 7, first: int = 0) -> list[Delivery]:
+    """Deliveries for ``customers`` people (numbered from ``first``, so successive calls with
+    different ``first`` describe different people), in a realistic (time) order with no
+    duplicates."""
     rng = random.Random(seed)
     out: list[tuple[datetime, int, Delivery]] = []
-    for n in range(customers):
+    for n in range(first, first + customers):
         t0 = EPOCH + timedelta(minutes=rng.randint(0, 60 * 24 * 90))
         journeys = [stripe_journey, framerauth_journey]
         if rng.random() < 0.4:
@@ -290,10 +292,25 @@ def generate(customers: int, seed: int = 7) -> list[Delivery]:
 
 
 def shuffled_with_duplicates(
-    deliveries: list[Delivery], seed: int, dup_rate: float = 0.1
+    deliveries: list[Delivery], seed: int, dup_rate: float = 0.1, window: int | None = None
 ) -> list[Delivery]:
-    """The same set in a random order, some delivered twice (as providers retry and reorder)."""
+    """The same set in a random order, some delivered twice (as providers retry and reorder).
+
+    With ``window``, the order is only shuffled within consecutive runs of that many deliveries
+    (nearby deliveries overtake each other, as on a real network) and each repeat lands in the
+    window after its original; without it, the whole list is shuffled."""
     rng = random.Random(seed)
-    out = list(deliveries) + [d for d in deliveries if rng.random() < dup_rate]
-    rng.shuffle(out)
-    return out
+    if window is None:
+        out = list(deliveries) + [d for d in deliveries if rng.random() < dup_rate]
+        rng.shuffle(out)
+        return out
+    out: list[Delivery] = []
+    carried: list[Delivery] = []
+    for start in range(0, len(deliveries), window):
+        chunk = deliveries[start : start + window]
+        repeats = [d for d in chunk if rng.random() < dup_rate]
+        chunk = chunk + carried
+        rng.shuffle(chunk)
+        out += chunk
+        carried = repeats
+    return out + carried
