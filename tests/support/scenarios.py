@@ -301,9 +301,9 @@ def shuffled_with_duplicates(
     window after its original; without it, the whole list is shuffled."""
     rng = random.Random(seed)
     if window is None:
-        out = list(deliveries) + [d for d in deliveries if rng.random() < dup_rate]
-        rng.shuffle(out)
-        return out
+        everything = list(deliveries) + [d for d in deliveries if rng.random() < dup_rate]
+        rng.shuffle(everything)
+        return everything
     out: list[Delivery] = []
     carried: list[Delivery] = []
     for start in range(0, len(deliveries), window):
