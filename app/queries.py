@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -85,8 +86,14 @@ def _access(rows: list[asyncpg.Record]) -> list[AccessOut]:
     ]
 
 
+def _has_nul(values: Sequence[object]) -> bool:
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
 async def user(conn: Conn, email: str) -> UserOut | None:
     email = email.strip().lower()
+    if "\x00" in email:  # PostgreSQL text cannot hold NUL: no stored email has one
+        return None
     profile = await conn.fetchrow("SELECT * FROM user_profiles WHERE email = $1", email)
     subs = _subs(
         await conn.fetch(
@@ -124,6 +131,9 @@ async def _keyset_page(
     """One page of ``sql`` (whose last three parameters are the two cursor columns and the
     limit) ordered by the two ``key`` columns, and the cursor of the next page."""
     after = decode_cursor(cursor, 2) if cursor else [None, None]
+    # PostgreSQL text cannot hold NUL; sent as a parameter it fails the query (a 500), so refuse.
+    if _has_nul(filters) or _has_nul(after):
+        raise ValueError("query parameters must not contain NUL")
     rows = await conn.fetch(sql, *filters, after[0], after[1], limit + 1)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(page[-1][key[0]], page[-1][key[1]]) if more and page else None

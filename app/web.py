@@ -82,8 +82,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
-        async with pool.acquire() as conn:
-            await prepare_database(conn)
+        try:
+            async with pool.acquire() as conn:
+                await prepare_database(conn)
+        except TRANSIENT_ERRORS as exc:
+            # A web worker restarted (by uvicorn) during a database outage must still come up:
+            # a failed start-up makes uvicorn stop the whole service. ``serve`` prepared the
+            # database before starting any worker; until the database is back, appends answer
+            # 503 and /ready says why.
+            log.warning("database unreachable at start-up (%s); serving 503s", type(exc).__name__)
         appender = GroupCommitAppender(
             pool,
             batch_max=settings.append_batch_max,

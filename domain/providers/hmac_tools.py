@@ -84,10 +84,22 @@ def utf8_keys(secrets: Sequence[str]) -> Keys:
 
 
 def decode_body(body: bytes, shape: type[T]) -> T:
-    """Decodes a JSON object into ``shape``; raises PayloadInvalid otherwise."""
+    """Decodes a JSON object into ``shape``; raises PayloadInvalid otherwise.
+
+    The whole body must be UTF-8 (RFC 8259), not only the fields ``shape`` reads: msgspec skips
+    unknown fields without checking them, and a stored body must stay readable as text and jsonb.
+    Nesting deeper than msgspec's recursion limit is refused the same way.
+    """
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PayloadInvalid("body is not valid UTF-8") from None
     try:
         return msgspec.json.decode(body, type=shape)
     except msgspec.ValidationError:
         raise PayloadInvalid("body is not a JSON object of the expected shape") from None
     except msgspec.DecodeError:
         raise PayloadInvalid("body is not valid JSON") from None
+    except RecursionError:
+        raise PayloadInvalid("body nests too deeply") from None
