@@ -1,9 +1,10 @@
 """``make bench`` (``python -m bench [--full]``): run every suite, print a table, write RESULTS.md.
 
-Quick mode measures each pass for 15 s, ``--full`` for 60 s. The PostgreSQL server follows the
-project's rules (``TEST_DATABASE_URL``, ``DATABASE_URL``, else an embedded server); every suite
-creates and drops its own databases. Suites are functions from ``BenchContext`` to a report
-``Section``; add one to ``SUITES`` to append a section.
+Quick mode measures each pass for 15 s on a 200k-event log, ``--full`` for 60 s on a 1M-event
+log. The PostgreSQL server follows the project's rules (``TEST_DATABASE_URL``, ``DATABASE_URL``,
+else an embedded server); every suite creates and drops its own databases. Suites are functions
+from ``BenchContext`` to report ``Section``s (one, or a list); add one to ``SUITES`` to append
+sections.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import database, ingest, loop, machine
+from bench import database, ingest, log_suites, loop, machine
 from bench.context import BenchContext
 from bench.cpu import CpuSampler
 from bench.report import RunInfo, Section, render_console, write
 
-SUITES: list[Callable[[BenchContext], Section]] = [ingest.run]
+Suite = Callable[[BenchContext], Section | list[Section]]
+SUITES: list[Suite] = [ingest.run, log_suites.run]
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CAVEATS = (
@@ -29,6 +31,10 @@ CAVEATS = (
     "absolute numbers are noisy (see *unattributed* CPU). Compare the ratios, which come from "
     "passes of the same run.",
 )
+
+
+def _sections(result: Section | list[Section]) -> list[Section]:
+    return result if isinstance(result, list) else [result]
 
 
 def _command(args: argparse.Namespace, argv: Sequence[str]) -> str:
@@ -39,7 +45,7 @@ def _command(args: argparse.Namespace, argv: Sequence[str]) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--full", action="store_true", help="60 s per pass instead of 15 s")
+    parser.add_argument("--full", action="store_true", help="60 s per pass and a 1M-event log")
     parser.add_argument("--duration", type=float, help="seconds per measured pass")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each window")
     parser.add_argument("--concurrency", type=int, default=64)
@@ -67,12 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             warmup=args.warmup,
             concurrency=args.concurrency,
             sampler=sampler,
+            full=args.full,
         )
         postgres = str(database.query(admin, "SHOW server_version"))
         sync_commit = str(database.query(admin, "SHOW synchronous_commit"))
         sampler.start()
         try:
-            sections = [suite(ctx) for suite in SUITES]
+            sections = [s for suite in SUITES for s in _sections(suite(ctx))]
         finally:
             sampler.stop()
     facts = [

@@ -21,3 +21,5 @@ class BenchContext:
     warmup: float
     concurrency: int
     sampler: CpuSampler
+    full: bool = False
+    """``--full``: the large sizes (1M-event log) instead of the quick ones."""

@@ -31,22 +31,22 @@ def cost_us(measured: Pass) -> float | None:
     return sum(measured.cpu.groups.values()) / measured.result.rate * 1e6
 
 
-def table(passes: Sequence[tuple[str, Pass]]) -> Table:
+def table(passes: Sequence[tuple[str, Pass]], groups: Sequence[str] = GROUPS) -> Table:
     rows = []
     for name, measured in passes:
         cpu, rate = measured.cpu, measured.result.rate
         if cpu is None:
-            rows.append([name, "not sampled", *[""] * (len(GROUPS) + 1)])
+            rows.append([name, "not sampled", *[""] * (len(groups) + 1)])
             continue
         cells = [name, f"{cpu.machine_busy:.2f}"]
-        for group in GROUPS:
+        for group in groups:
             cores = cpu.groups.get(group, 0.0)
             per_op = f"{cores / rate * 1e6:,.0f} µs/op" if rate > 0 else "—"
             busiest = f", max 1 proc {cpu.busiest.get(group, 0.0):.2f}" if group == SERVER else ""
             cells.append(f"{cores:.2f} ({per_op}{busiest})")
         cells.append(f"{cpu.unattributed:.2f}{others(cpu)}")
         rows.append(cells)
-    return Table(["pass", "machine busy", *GROUPS, "unattributed"], rows)
+    return Table(["pass", "machine busy", *groups, "unattributed"], rows)
 
 
 def warnings(passes: Sequence[tuple[str, Pass]]) -> list[str]:
@@ -75,11 +75,11 @@ def warnings(passes: Sequence[tuple[str, Pass]]) -> list[str]:
     return out
 
 
-def limits(name: str, measured: Pass, cores: int) -> str:
+def limits(name: str, measured: Pass, cores: int, groups: Sequence[str] = GROUPS) -> str:
     cpu, total_us = measured.cpu, cost_us(measured)
     if cpu is None or total_us is None:
         return f"- *{name}*: no CPU samples."
-    split = ", ".join(f"{g} {cpu.groups[g]:.2f}" for g in GROUPS if cpu.groups.get(g, 0) >= 0.01)
+    split = ", ".join(f"{g} {cpu.groups[g]:.2f}" for g in groups if cpu.groups.get(g, 0) >= 0.01)
     other = f"{cpu.unattributed:.2f}{others(cpu)}"
     text = f"- *{name}*: {cpu.machine_busy:.2f} of {cores} cores busy ({split}; other {other}). "
     if cpu.machine_busy >= 0.9 * cores:

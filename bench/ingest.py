@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench import database, procs
@@ -35,7 +36,8 @@ class IngestFigures:
     failures: list[str] = field(default_factory=list)
 
 
-def _drive(ctx: BenchContext, module: str, label: str, args: list[str]) -> Pass:
+def drive(ctx: BenchContext, module: str, label: str, args: list[str]) -> Pass:
+    """Runs a driver module in its own process and pairs its result with the sampled CPU."""
     out = ctx.scratch / f"{label}.json"
     log = ctx.scratch / f"{label}.log"
     proc = procs.start_driver(module, args, out, log)
@@ -48,7 +50,10 @@ def _drive(ctx: BenchContext, module: str, label: str, args: list[str]) -> Pass:
     return Pass(result, cpu)
 
 
-def _load(ctx: BenchContext, port: int, label: str, rate: float = 0.0) -> Pass:
+def load(
+    ctx: BenchContext, port: int, label: str, rate: float = 0.0, extra: Sequence[str] = ()
+) -> Pass:
+    """One load-generator pass against the server on ``port`` (closed loop, or open at ``rate``)."""
     args = [
         f"--port={port}",
         f"--label={label}",
@@ -57,11 +62,13 @@ def _load(ctx: BenchContext, port: int, label: str, rate: float = 0.0) -> Pass:
         f"--duration={ctx.duration}",
         f"--warmup={ctx.warmup}",
         f"--rate={rate}",
+        *extra,
     ]
-    return _drive(ctx, "bench.loadgen", label, args)
+    return drive(ctx, "bench.loadgen", label, args)
 
 
-def _server_env(port: int) -> dict[str, str]:
+def server_env(port: int) -> dict[str, str]:
+    """The environment of a server under test (2 web workers, the bench's Stripe secret)."""
     return {
         "STRIPE_WEBHOOK_SECRET": SECRET,
         "WEB_WORKERS": "2",
@@ -74,9 +81,9 @@ def _nodb(ctx: BenchContext, figures: IngestFigures) -> None:
     port = procs.free_port()
     command = [sys.executable, "-m", "bench.nodb_app"]
     log = ctx.scratch / "nodb-server.log"
-    with procs.server(command, _server_env(port), port, log, "/ready") as proc:
+    with procs.server(command, server_env(port), port, log, "/ready") as proc:
         ctx.sampler.watch(SERVER, proc.pid)
-        figures.nodb = _load(ctx, port, "nodb")
+        figures.nodb = load(ctx, port, "nodb")
 
 
 def _count_events(url: str) -> int:
@@ -88,15 +95,15 @@ def _ours(ctx: BenchContext, figures: IngestFigures) -> None:
     with database.scratch_database(ctx.admin_url) as (url, name):
         if ctx.postmaster_pid is not None:
             ctx.sampler.watch_postgres(ctx.postmaster_pid, name)
-        env = {**_server_env(port), "DATABASE_URL": url}
+        env = {**server_env(port), "DATABASE_URL": url}
         log = ctx.scratch / "hookledger-serve.log"
         with procs.server([str(BIN / "hookledger"), "serve"], env, port, log, "/ready") as proc:
             ctx.sampler.watch(SERVER, proc.pid)
-            figures.ours = ours = _load(ctx, port, "ours")
+            figures.ours = ours = load(ctx, port, "ours")
             accepted = ours.result.totals.get("accepted", 0)
             figures.row_checks.append(("full-load pass", accepted, _count_events(url)))
             half_rate = max(1.0, ours.result.rate / 2)
-            figures.half = half = _load(ctx, port, "ours-half", rate=half_rate)
+            figures.half = half = load(ctx, port, "ours-half", rate=half_rate)
             accepted += half.result.totals.get("accepted", 0)
             figures.row_checks.append(("after the half-load pass", accepted, _count_events(url)))
 
@@ -111,7 +118,7 @@ def _library(ctx: BenchContext, figures: IngestFigures) -> None:
             f"--duration={ctx.duration}",
             f"--warmup={ctx.warmup}",
         ]
-        figures.library = lib = _drive(ctx, "bench.es_ceiling", "eventsourcing", args)
+        figures.library = lib = drive(ctx, "bench.es_ceiling", "eventsourcing", args)
         rows = int(str(database.query(url, "SELECT count(*) FROM benchledger_events")))
         figures.row_checks.append(("eventsourcing saves", lib.result.totals.get("saved", 0), rows))
 
@@ -126,7 +133,7 @@ def _asyncpg(ctx: BenchContext, figures: IngestFigures) -> None:
             f"--duration={ctx.duration}",
             f"--warmup={ctx.warmup}",
         ]
-        figures.asyncpg = bare = _drive(ctx, "bench.asyncpg_ceiling", "asyncpg", args)
+        figures.asyncpg = bare = drive(ctx, "bench.asyncpg_ceiling", "asyncpg", args)
         totals = bare.result.totals
         figures.row_checks.append(
             ("asyncpg INSERTs", totals.get("inserted", 0), totals.get("rows", 0))

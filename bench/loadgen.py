@@ -133,7 +133,8 @@ def _signing_cost_us(id_prefix: str) -> float:
 
 
 async def generate(args: argparse.Namespace) -> DriverResult:
-    gen = StripeDeliveries(host=f"{_HOST}:{args.port}", id_prefix=args.id_prefix)
+    host = f"{_HOST}:{args.port}"
+    gen = StripeDeliveries(host=host, id_prefix=args.id_prefix, subjects=args.subjects)
     body_bytes = gen.self_check()
     conns = [await HttpConnection.open(_HOST, args.port) for _ in range(args.concurrency)]
     start = time.monotonic()
@@ -179,6 +180,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--rate", type=float, default=0.0, help="open loop at this rate (1/s)")
+    parser.add_argument(
+        "--subjects", type=int, default=0, help="cycle through this many subscriptions"
+    )
     parser.add_argument("--drain-timeout", type=float, default=30.0)
     args = parser.parse_args()
     write_result(args.out, loop.run(generate(args)))

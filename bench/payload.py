@@ -4,6 +4,10 @@ A ~2 KB ``customer.subscription.updated`` event shaped like Stripe's own, with a
 id per delivery, signed exactly as Stripe signs (``t=<unix>,v1=<hex HMAC-SHA256 of "t." + body>``
 keyed by the whole ``whsec_…`` string). The body is a template split around the event id, so a new
 delivery costs one concatenation and one HMAC.
+
+By default every delivery updates the same subscription (the ingest passes never project). With
+``subjects=K`` the subscription and customer ids cycle through K distinct ones, so projection
+workers following the log fold many small histories, as with real traffic.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from domain.providers import stripe
 SECRET = "whsec_bench_4f0c2a9d7e6b5a4c3b2a190817263544"
 PATH = "/webhooks/stripe"
 _PLACEHOLDER = "evt_" + "X" * 24
+_SUBSCRIPTION = b"sub_1PgbYwB9kQk6Q2XhT1hC8sYd"
+_CUSTOMER = b"cus_QXp2n4ZJdWm8Qe"
 
 
 def event_document(event_id: str, created: int) -> dict[str, Any]:
@@ -107,7 +113,9 @@ def event_document(event_id: str, created: int) -> dict[str, Any]:
 class StripeDeliveries:
     """Makes ready-to-send HTTP/1.1 requests, each a freshly signed delivery with a unique id."""
 
-    def __init__(self, *, host: str, id_prefix: str, secret: str = SECRET) -> None:
+    def __init__(
+        self, *, host: str, id_prefix: str, secret: str = SECRET, subjects: int = 0
+    ) -> None:
         if len(id_prefix) > 8:
             raise ValueError("id_prefix is at most 8 characters")
         self.signed_at = int(time.time())
@@ -115,6 +123,10 @@ class StripeDeliveries:
         head, tail = body.split(_PLACEHOLDER.encode())
         self._head = head
         self._tail = tail
+        self._subjects = subjects
+        if subjects:  # the tail holds every subscription and customer id
+            subs = tail.split(_SUBSCRIPTION)
+            self._tail_parts = [part.split(_CUSTOMER) for part in subs]
         self._key = secret.encode()
         self._ts = b"%d." % self.signed_at
         self._id_prefix = b"evt_" + id_prefix.encode()
@@ -130,7 +142,12 @@ class StripeDeliveries:
 
     def body(self, n: int) -> bytes:
         """The body of delivery number ``n`` (its id is unique per prefix and ``n``)."""
-        return self._head + self._id_prefix + b"%020d" % n + self._tail
+        if not self._subjects:
+            return self._head + self._id_prefix + b"%020d" % n + self._tail
+        k = n % self._subjects
+        sub, cus = b"sub_bench%08d" % k, b"cus_bench%08d" % k
+        tail = sub.join(cus.join(parts) for parts in self._tail_parts)
+        return self._head + self._id_prefix + b"%020d" % n + tail
 
     def signature(self, body: bytes) -> bytes:
         digest = hmac.digest(self._key, self._ts + body, "sha256").hex()

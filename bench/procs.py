@@ -89,6 +89,34 @@ def server(
         _stop(proc)
 
 
+@contextmanager
+def background(
+    command: Sequence[str], env: Mapping[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Runs a process with no readiness URL (e.g. ``hookledger worker``); stops it on exit."""
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen(
+            list(command),
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise ChildFailed(f"{command[0]} exited at start:\n{_tail(log)}")
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a child's log, for error messages."""
+    return _tail(path, lines)
+
+
 def start_driver(module: str, args: Sequence[str], out: Path, log: Path) -> subprocess.Popen[bytes]:
     """Starts ``python -m module`` writing its result to ``out``; see ``finish_driver``."""
     with log.open("wb") as log_file:

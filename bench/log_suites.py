@@ -1,0 +1,115 @@
+"""Sections 2 (Projections) and 3 (Growth): everything measured on a large generated log.
+
+One run builds the large log once (200k events quick, 1M with ``--full``) and measures on it:
+``hookledger rebuild all``, the eventsourcing library's ``ProjectionRunner`` on its first 20k
+events, and ingest with that log in place (against ingest on an empty log, back to back). A
+second, smaller log (50k quick, 200k full) gives the rebuild's second size point; the live-lag
+pass runs on a fresh database. Failures of one step are reported and the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench import database, es_projection, ingest, live_lag, loggen, procs, rebuild_run
+from bench.context import BenchContext
+from bench.cpu import SERVER
+from bench.live_lag import LagFigures
+from bench.log_report import build_sections
+from bench.loggen import LogFacts
+from bench.procs import BIN, ChildFailed
+from bench.rebuild_run import RebuildRun
+from bench.report import Section
+from bench.stats import Pass
+
+LIBRARY_EVENTS = 20_000
+QUICK_SIZES = (200_000, 50_000)
+FULL_SIZES = (1_000_000, 200_000)
+"""(large log, small log) in events."""
+
+
+@dataclass(slots=True)
+class LogFigures:
+    size: int
+    small_size: int
+    log: LogFacts | None = None
+    small_log: LogFacts | None = None
+    rebuild: RebuildRun | None = None
+    rebuild_small: RebuildRun | None = None
+    library: Pass | None = None
+    lag: LagFigures | None = None
+    ingest_empty: Pass | None = None
+    ingest_full: Pass | None = None
+    failures: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _step(figures: LogFigures, section: str, name: str, work: Callable[[], None]) -> None:
+    print(f"[{section.lower()}] {name} …", flush=True)
+    try:
+        work()
+    except (ChildFailed, OSError, RuntimeError) as exc:
+        figures.failures.setdefault(section, []).append(f"{name}: {exc}")
+        print(f"[{section.lower()}] {name} FAILED: {exc}", flush=True)
+
+
+def _library(ctx: BenchContext, url: str) -> Pass:
+    sql = f"SELECT notification_id FROM hookledger_events ORDER BY 1 OFFSET {LIBRARY_EVENTS - 1}"
+    last = int(str(database.query(url, sql + " LIMIT 1")))
+    args = [f"--database-url={url}", f"--events={LIBRARY_EVENTS}", f"--last-position={last}"]
+    return ingest.drive(ctx, es_projection.__name__, "es-projection", args)
+
+
+def _ingest_on(ctx: BenchContext, url: str, name: str, label: str) -> Pass:
+    """Our server, closed loop, on the database at ``url`` (as the ingest section's pass)."""
+    if ctx.postmaster_pid is not None:
+        ctx.sampler.watch_postgres(ctx.postmaster_pid, name)
+    port = procs.free_port()
+    env = {**ingest.server_env(port), "DATABASE_URL": url}
+    log = ctx.scratch / f"{label}-serve.log"
+    with procs.server([str(BIN / "hookledger"), "serve"], env, port, log, "/ready") as proc:
+        ctx.sampler.watch(SERVER, proc.pid)
+        return ingest.load(ctx, port, label)
+
+
+def run(ctx: BenchContext) -> list[Section]:
+    size, small = FULL_SIZES if ctx.full else QUICK_SIZES
+    figures = LogFigures(size, small)
+    with database.scratch_database(ctx.admin_url) as (url, name):
+        if ctx.postmaster_pid is not None:
+            ctx.sampler.watch_postgres(ctx.postmaster_pid, name)
+
+        def fill() -> None:
+            figures.log = loggen.fill(url, size)
+
+        def rebuild() -> None:
+            figures.rebuild = rebuild_run.run(ctx, url, size, f"rebuild-{size}")
+
+        def library() -> None:
+            figures.library = _library(ctx, url)
+
+        def growth() -> None:
+            with database.scratch_database(ctx.admin_url) as (empty_url, empty_name):
+                figures.ingest_empty = _ingest_on(ctx, empty_url, empty_name, "ingest-empty")
+            figures.ingest_full = _ingest_on(ctx, url, name, "ingest-full-log")
+
+        _step(figures, "Projections", f"generate a {size:,}-event log", fill)
+        if figures.log is not None:
+            _step(figures, "Projections", f"hookledger rebuild all ({size:,} events)", rebuild)
+            _step(figures, "Projections", f"library runner ({LIBRARY_EVENTS:,} events)", library)
+            _step(figures, "Growth", "ingest: empty log, then the large log", growth)
+    with database.scratch_database(ctx.admin_url) as (url, name):
+        if ctx.postmaster_pid is not None:
+            ctx.sampler.watch_postgres(ctx.postmaster_pid, name)
+
+        def small_rebuild() -> None:
+            figures.small_log = loggen.fill(url, small)
+            figures.rebuild_small = rebuild_run.run(ctx, url, small, f"rebuild-{small}")
+
+        _step(figures, "Growth", f"rebuild at {small:,} events", small_rebuild)
+
+    def lag() -> None:
+        figures.lag = live_lag.run(ctx)
+
+    _step(figures, "Projections", f"live lag at {live_lag.RATE:,.0f} deliveries/s", lag)
+    return build_sections(ctx, figures)
