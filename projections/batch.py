@@ -82,18 +82,21 @@ async def apply_mapped(conn: Conn, spec: ProjectionSpec, schema: str, batch: Map
     mapped, failed = batch
     for event, error in failed:
         await park(conn, spec.name, event, error)
-    relevant = [(e, [f for f in facts if spec.relevant(f)]) for e, facts in mapped]
-    relevant = [(e, facts) for e, facts in relevant if facts]
-    if not relevant:
+    is_relevant = spec.relevant
+    facts = [f for _, event_facts in mapped for f in event_facts if is_relevant(f)]
+    if not facts:
         return len(failed)
     try:
         async with conn.transaction():  # savepoint: a failure here leaves earlier work intact
-            await spec.apply(conn, schema, [f for _, facts in relevant for f in facts])
+            await spec.apply(conn, schema, facts)
         return len(failed)
     except Exception as exc:
         if is_transient(exc):
             raise
     parked = len(failed)
+    # Only on failure: the same relevant facts, grouped by event, to isolate the poison event(s).
+    relevant = [(e, [f for f in fs if is_relevant(f)]) for e, fs in mapped]
+    relevant = [(e, fs) for e, fs in relevant if fs]
     for event, facts in relevant:  # isolate the poison event(s)
         try:
             async with conn.transaction():
@@ -162,10 +165,13 @@ async def apply_to_targets(
     checkpoints, inside the caller's transaction."""
     mapped, failed = batch
     for (spec, schema), position in zip(targets, positions, strict=True):
-        mine = (
-            [(e, f) for e, f in mapped if e.position > position],
-            [(e, r) for e, r in failed if e.position > position],
-        )
+        if position < events[0].position:  # the usual case: the whole batch is new to it
+            mine = batch
+        else:
+            mine = (
+                [(e, f) for e, f in mapped if e.position > position],
+                [(e, r) for e, r in failed if e.position > position],
+            )
         await apply_mapped(conn, spec, schema, mine)
         await conn.execute(
             "UPDATE hookledger_checkpoints SET position = $3, updated_at = now()"
