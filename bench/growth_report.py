@@ -15,17 +15,16 @@ if TYPE_CHECKING:
     from bench.log_suites import LogFigures
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
 def _ingest_table(figures: LogFigures) -> Table:
     rows = []
-    empty = figures.ingest_empty
-    for name, measured in (
-        ("empty", figures.ingest_empty),
-        (f"{figures.size:,} events", figures.ingest_full),
-    ):
-        if measured is None:
-            continue
+    empty_rate = _mean([p.result.rate for p in figures.ingest_empty])
+    for measured in _in_order(figures):
+        name = "empty" if measured in figures.ingest_empty else f"{figures.size:,} events"
         r = measured.result
-        ratio = r.rate / empty.result.rate if empty and empty.result.rate > 0 else None
         rows.append(
             [
                 name,
@@ -34,40 +33,58 @@ def _ingest_table(figures: LogFigures) -> Table:
                 f"{r.latency.p99_ms:.1f}",
                 f"{r.latency.max_ms:.1f}",
                 str(r.errors),
-                f"{ratio:.2f}" if ratio is not None else "—",
+                f"{r.rate / empty_rate:.2f}" if empty_rate > 0 else "—",
             ]
         )
-    headers = ["log in place", "accepted/s", "p50 ms", "p99 ms", "max ms", "errors", "÷ empty"]
+    headers = ["log in place", "accepted/s", "p50 ms", "p99 ms", "max ms", "errors", "÷ empty mean"]
     return Table(headers, rows)
+
+
+def _in_order(figures: LogFigures) -> list[Pass]:
+    return [*figures.ingest_empty[:1], *figures.ingest_full, *figures.ingest_empty[1:]]
 
 
 def _rebuild_table(figures: LogFigures) -> Table:
     rows = []
     for run in (figures.rebuild_small, figures.rebuild):
         if run is not None:
-            per_k = run.wall_seconds / run.events * 1000
+            per_event = 1e6 / run.replay_rate if run.replay_rate > 0 else 0.0
             rows.append(
                 [
                     f"{run.events:,}",
                     f"{run.wall_seconds:.1f}",
-                    f"{per_k * 1000:.0f}",
                     f"{run.rate:,.0f}",
+                    f"{run.replay_rate:,.0f}",
+                    f"{per_event:.0f}",
                     f"{run.peak_rss_mb:.0f}",
                 ]
             )
-    return Table(["log events", "wall s", "µs per event", "events/s", "peak RSS MB"], rows)
+    headers = [
+        "log events",
+        "wall s",
+        "events/s (wall)",
+        "events/s (replay)",
+        "µs per event (replay)",
+        "peak RSS MB",
+    ]
+    return Table(headers, rows)
 
 
 def _ratios(figures: LogFigures) -> tuple[float | None, float | None, float | None, float | None]:
-    """(throughput full ÷ empty, p99 full ÷ empty, rebuild rate large ÷ small, RSS large ÷ small)"""
+    """(throughput large-log ÷ empty, p99 large-log ÷ empty: means of the passes; rebuild rate
+    large ÷ small log, peak RSS large ÷ small log)"""
     empty, full = figures.ingest_empty, figures.ingest_full
     small, large = figures.rebuild_small, figures.rebuild
     thr = p99 = rate = rss = None
-    if empty and full and empty.result.rate > 0 and empty.result.latency.p99_ms > 0:
-        thr = full.result.rate / empty.result.rate
-        p99 = full.result.latency.p99_ms / empty.result.latency.p99_ms
+    empty_rate, empty_p99 = (
+        _mean([p.result.rate for p in empty]),
+        _mean([p.result.latency.p99_ms for p in empty]),
+    )
+    if full and empty_rate > 0 and empty_p99 > 0:
+        thr = _mean([p.result.rate for p in full]) / empty_rate
+        p99 = _mean([p.result.latency.p99_ms for p in full]) / empty_p99
     if small and large:
-        rate = large.rate / small.rate
+        rate = large.replay_rate / small.replay_rate if small.replay_rate > 0 else None
         rss = large.peak_rss_mb / small.peak_rss_mb
     return thr, p99, rate, rss
 
@@ -83,32 +100,33 @@ def _targets(figures: LogFigures) -> list[Target]:
     return [
         _target(f"ingest throughput, {big} log ÷ empty", ">= 0.80", thr, lambda v: v >= 0.8),
         _target(f"ingest p99, {big} log ÷ empty", "<= 1.20", p99, lambda v: v <= 1.2),
-        _target("rebuild rate, large ÷ small log", ">= 0.80 (linear)", rate, lambda v: v >= 0.8),
+        _target(
+            "rebuild replay rate, large ÷ small log", ">= 0.80 (linear)", rate, lambda v: v >= 0.8
+        ),
         _target("rebuild peak RSS, large ÷ small log", "<= 1.20 (flat)", rss, lambda v: v <= 1.2),
     ]
 
 
 def growth_section(ctx: BenchContext, figures: LogFigures) -> Section:
     passes: list[tuple[str, Pass]] = [
-        (name, p)
-        for name, p in (
-            ("ingest, empty log", figures.ingest_empty),
-            (f"ingest, {figures.size:,}-event log", figures.ingest_full),
-        )
-        if p is not None
+        (f"ingest, {'empty' if p in figures.ingest_empty else 'large'} log, pass {i + 1}", p)
+        for i, p in enumerate(_in_order(figures))
     ]
     section = Section("Growth")
     section.blocks += [
         f"Ingest as in the Ingest section (our server, closed loop, concurrency "
-        f"{ctx.concurrency}, {ctx.duration:g} s), first on an empty database, then right after "
-        f"on the database holding the generated {figures.size:,}-event log (and its rebuilt read "
-        "models): does a large log slow the intake down?",
+        f"{ctx.concurrency}, {ctx.duration:g} s) against two servers running side by side, one on "
+        f"an empty database, one on the database holding the generated {figures.size:,}-event "
+        "log (and its rebuilt read models), loaded alternately (empty, large, large, empty) so "
+        "that drift in the machine's background load cancels out; the ratios compare the means. "
+        "Does a large log slow the intake down?",
         _ingest_table(figures),
-        "CPU during the two ingest passes, in cores:",
+        "CPU during the four ingest passes, in cores:",
         cpu_report.table(passes),
         *cpu_report.warnings(passes),
-        "The rebuild at two log sizes (same generator, same command): constant µs per event "
-        "means linear time; the same peak RSS means memory does not grow with the log.",
+        "The rebuild at two log sizes (same generator, same command): constant µs per event in "
+        "the replay (start-up and swap, a fixed cost, left out) means linear time; the same "
+        "peak RSS means memory does not grow with the log.",
         _rebuild_table(figures),
     ]
     section.targets += _targets(figures)

@@ -45,7 +45,7 @@ def _rebuild_table(figures: LogFigures) -> Table:
                 f"{run.wall_seconds:.1f}",
                 f"{run.rate:,.0f}",
                 f"{run.replay_rate:,.0f}",
-                f"{run.peak_rss_mb:.0f} MB ({run.sampled_peak_rss_mb:.0f} MB sampled)",
+                f"{run.peak_rss_mb:.0f} MB",
                 f"{cpu.groups.get(SERVER, 0.0):.2f}" if cpu else "—",
                 f"{cpu.groups.get(PG_BENCH, 0.0):.2f}" if cpu else "—",
                 f"{cpu.unattributed:.2f}" if cpu else "—",
@@ -140,7 +140,7 @@ def projections_section(ctx: BenchContext, figures: LogFigures) -> Section:
         "`hookledger rebuild all` run as the CLI (its own process) on that log: all three read "
         "models rebuilt into fresh generations and swapped in. *Wall* counts the whole command "
         "(start-up and swap included); *replay* is the CLI's own progress figure. Peak RSS is the "
-        "kernel's `ru_maxrss` of that process (sampling `/proc` every 50 ms as a cross-check).",
+        "kernel's high-water mark of that process (`VmHWM`, read every 50 ms until it exits).",
         _rebuild_table(figures),
         f"The eventsourcing library's own `ProjectionRunner` (its `Application` reading our log "
         f"table, a minimal `Projection` folding the same subscription semantics with our mapping "

@@ -39,8 +39,9 @@ class LogFigures:
     rebuild_small: RebuildRun | None = None
     library: Pass | None = None
     lag: LagFigures | None = None
-    ingest_empty: Pass | None = None
-    ingest_full: Pass | None = None
+    ingest_empty: list[Pass] = field(default_factory=list)
+    ingest_full: list[Pass] = field(default_factory=list)
+    """Passes in the order empty, large, large, empty (drift on a shared machine cancels out)."""
     failures: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -60,16 +61,27 @@ def _library(ctx: BenchContext, url: str) -> Pass:
     return ingest.drive(ctx, es_projection.__name__, "es-projection", args)
 
 
-def _ingest_on(ctx: BenchContext, url: str, name: str, label: str) -> Pass:
-    """Our server, closed loop, on the database at ``url`` (as the ingest section's pass)."""
-    if ctx.postmaster_pid is not None:
-        ctx.sampler.watch_postgres(ctx.postmaster_pid, name)
-    port = procs.free_port()
-    env = {**ingest.server_env(port), "DATABASE_URL": url}
-    log = ctx.scratch / f"{label}-serve.log"
-    with procs.server([str(BIN / "hookledger"), "serve"], env, port, log, "/ready") as proc:
-        ctx.sampler.watch(SERVER, proc.pid)
-        return ingest.load(ctx, port, label)
+def _growth_ingest(ctx: BenchContext, figures: LogFigures, url: str, name: str) -> None:
+    """Our server on an empty database and on the large log, both up, loaded alternately."""
+    hookledger = str(BIN / "hookledger")
+    with database.scratch_database(ctx.admin_url) as (empty_url, empty_name):
+        ports = procs.free_port(), procs.free_port()
+        envs = [
+            {**ingest.server_env(port), "DATABASE_URL": db}
+            for port, db in zip(ports, (empty_url, url), strict=True)
+        ]
+        logs = ctx.scratch / "growth-empty-serve.log", ctx.scratch / "growth-full-serve.log"
+        with (
+            procs.server([hookledger, "serve"], envs[0], ports[0], logs[0], "/ready") as empty,
+            procs.server([hookledger, "serve"], envs[1], ports[1], logs[1], "/ready") as full,
+        ):
+            runs = [(empty, ports[0], empty_name), (full, ports[1], name)]
+            for i, (server, port, db_name) in enumerate([*runs, *reversed(runs)]):
+                if ctx.postmaster_pid is not None:
+                    ctx.sampler.watch_postgres(ctx.postmaster_pid, db_name)
+                ctx.sampler.watch(SERVER, server.pid)
+                measured = ingest.load(ctx, port, f"growth-{i}")
+                (figures.ingest_empty if server is empty else figures.ingest_full).append(measured)
 
 
 def run(ctx: BenchContext) -> list[Section]:
@@ -89,15 +101,13 @@ def run(ctx: BenchContext) -> list[Section]:
             figures.library = _library(ctx, url)
 
         def growth() -> None:
-            with database.scratch_database(ctx.admin_url) as (empty_url, empty_name):
-                figures.ingest_empty = _ingest_on(ctx, empty_url, empty_name, "ingest-empty")
-            figures.ingest_full = _ingest_on(ctx, url, name, "ingest-full-log")
+            _growth_ingest(ctx, figures, url, name)
 
         _step(figures, "Projections", f"generate a {size:,}-event log", fill)
         if figures.log is not None:
             _step(figures, "Projections", f"hookledger rebuild all ({size:,} events)", rebuild)
             _step(figures, "Projections", f"library runner ({LIBRARY_EVENTS:,} events)", library)
-            _step(figures, "Growth", "ingest: empty log, then the large log", growth)
+            _step(figures, "Growth", "ingest: empty log and the large log, alternately", growth)
     with database.scratch_database(ctx.admin_url) as (url, name):
         if ctx.postmaster_pid is not None:
             ctx.sampler.watch_postgres(ctx.postmaster_pid, name)

@@ -1,10 +1,12 @@
 """One measured ``hookledger rebuild all``: the real CLI as a child process on a loaded log.
 
 Wall time is from starting the command until it exits (start-up, migrations check, replay, swap
-and dropping the old generations included), so events/s is what an operator sees. Peak RSS comes
-from the kernel's own accounting of that one child (``wait4``'s ``ru_maxrss``), cross-checked by
-sampling its resident set (``/proc/<pid>/status``) every 50 ms. CPU of the process and of its
-database backends over the same window comes from the run's CPU sampler.
+and dropping the old generations included), so events/s is what an operator sees. Peak RSS is the
+kernel's high-water mark of that process (``VmHWM`` in ``/proc/<pid>/status``, reset by exec),
+read every 50 ms until it exits; being a high-water mark, only growth in the last 50 ms could be
+missed. (``wait4``'s ``ru_maxrss`` is not used: it also counts the pre-exec copy of this
+orchestrator forked for the child.) CPU of the process and of its database backends over the same
+window comes from the run's CPU sampler.
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ class RebuildRun:
     events: int
     wall_seconds: float
     peak_rss_mb: float
-    """``ru_maxrss`` of the rebuild process."""
-    sampled_peak_rss_mb: float
+    """The rebuild process's ``VmHWM`` (peak resident set)."""
     replay_rate: float
     """The CLI's own last progress figure: events/s of the replay alone (no start-up, no swap)."""
     measured: Pass
@@ -42,10 +43,10 @@ class RebuildRun:
         return self.events / self.wall_seconds
 
 
-def _rss_mb(pid: int) -> float:
+def _peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -54,7 +55,7 @@ def _rss_mb(pid: int) -> float:
 
 def _sample_rss(pid: int, peak: list[float], stop: threading.Event) -> None:
     while not stop.is_set():
-        peak[0] = max(peak[0], _rss_mb(pid))
+        peak[0] = max(peak[0], _peak_rss_mb(pid))
         stop.wait(0.05)
 
 
@@ -75,15 +76,18 @@ def run(ctx: BenchContext, url: str, events: int, label: str) -> RebuildRun:
     peak, stop = [0.0], threading.Event()
     sampler = threading.Thread(target=_sample_rss, args=(proc.pid, peak, stop), daemon=True)
     sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc.wait()
     finished = time.monotonic()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     stop.set()
     sampler.join()
     if proc.returncode != 0:
         raise ChildFailed(f"hookledger rebuild all exited with {proc.returncode}:\n{tail(log)}")
     progress = _PROGRESS.findall(Path(log).read_bytes())
     replay_rate = float(progress[-1][2].replace(b",", b"")) if progress else 0.0
+    try:
+        cpu: CpuUsage | None = ctx.sampler.usage(started, finished)
+    except RuntimeError:
+        cpu = None
     result = DriverResult(
         label=label,
         ok=events,
@@ -91,17 +95,12 @@ def run(ctx: BenchContext, url: str, events: int, label: str) -> RebuildRun:
         window_start=started,
         window_end=finished,
         latency=LatencySummary(0, 0.0, 0.0, 0.0, 0.0),
-        own_cpu_seconds=usage.ru_utime + usage.ru_stime,
+        own_cpu_seconds=cpu.groups.get(SERVER, 0.0) * (finished - started) if cpu else 0.0,
     )
-    try:
-        cpu: CpuUsage | None = ctx.sampler.usage(started, finished)
-    except RuntimeError:
-        cpu = None
     return RebuildRun(
         events=events,
         wall_seconds=finished - started,
-        peak_rss_mb=usage.ru_maxrss / 1024,
-        sampled_peak_rss_mb=peak[0],
+        peak_rss_mb=peak[0],
         replay_rate=replay_rate,
         measured=Pass(result, cpu),
     )
