@@ -76,3 +76,23 @@ def postmaster_pid(url: str) -> int | None:
     stat = Path(f"/proc/{checkpointer}/stat").read_bytes()
     ppid = int(stat[stat.rfind(b")") + 2 :].split()[1])
     return ppid if _is_postgres(ppid) else None
+
+
+async def _settle(url: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("VACUUM (ANALYZE)")
+        try:
+            await conn.execute("CHECKPOINT")
+        except asyncpg.InsufficientPrivilegeError:
+            return False
+        return True
+    finally:
+        await conn.close()
+
+
+def settle(url: str) -> bool:
+    """VACUUM (ANALYZE) the database and CHECKPOINT the server, so a freshly bulk-loaded log is
+    measured in its steady state rather than with autovacuum and a checkpoint still catching up
+    on the load. Returns False when CHECKPOINT was not allowed (only the VACUUM ran)."""
+    return asyncio.run(_settle(url))

@@ -43,7 +43,15 @@ def _rebuild(name: str, measured: Pass, cores: int) -> str:
             "The machine was CPU-saturated (other processes included), so the figure is bounded "
             "by the CPU one event costs across the rebuild and PostgreSQL."
         )
-    return text + "CPU was left idle: the limit is waiting on PostgreSQL (round trips, commits)."
+    serial = (own + pg) / rate * 1e6
+    return text + (
+        "CPU was left idle, yet neither side was busy all the time: each batch is folded in "
+        "Python, then written by PostgreSQL on the one writing connection while Python waits "
+        "(only reading and mapping the next batch overlaps). If the two simply alternate, an "
+        f"event costs the sum, {serial:.0f} µs ≈ {1e6 / serial:,.0f} events/s against "
+        f"{rate:,.0f} measured: the limit is this serial alternation. Writing each read model "
+        "on its own connection would let Python fold one while PostgreSQL writes another."
+    )
 
 
 def _library(measured: Pass) -> str:
@@ -68,7 +76,8 @@ def _lag(figures: LogFigures) -> str:
     worker = cpu.groups.get(WORKER, 0.0) if cpu else 0.0
     load = cpu.groups.get(DRIVER, 0.0) if cpu else 0.0
     return (
-        f"- *live lag*: the worker used {worker:.2f} cores (load generator and probe {load:.2f}) "
+        f"- *live lag*: the worker used {worker:.2f} cores (load generator {load:.2f}; the probe "
+        "counts as unattributed) "
         "at this rate, so it keeps up with room to spare; the lag is the time for the three "
         "projection runners to be woken by NOTIFY, read the new events and commit their step "
         "(each runner commits its own transaction, so the slowest of the three sets the figure)."
