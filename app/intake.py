@@ -18,6 +18,7 @@ import msgspec
 from app.appender import AppendOutcome, NewEvent, build_event
 from app.db import DatabaseUnavailable
 from app.metrics import Metrics
+from app.rejections import RejectionTally
 from domain.errors import PayloadInvalid, SignatureInvalid
 from domain.providers.base import Challenge, Keys, Provider
 from domain.providers.registry import resolve
@@ -53,6 +54,8 @@ class Intake:
     metrics: Metrics
     tolerance_seconds: int
     retry_after_seconds: int
+    rejections: RejectionTally = field(default_factory=RejectionTally)
+    """Rejections per remote address: every one counted, logged at counts 1, 2, 4, 8, …"""
 
     def provider_for(self, route_name: str) -> Provider | None:
         """The enabled provider behind a route name or alias, else None (answered 404)."""
@@ -118,6 +121,14 @@ class Intake:
         return Answer(200, _json.encode(payload))
 
     def _reject(self, provider: str, status: int, code: str, reason: str, remote: str) -> Answer:
-        log.warning("rejected delivery: provider=%s reason=%s remote=%s", provider, reason, remote)
         self.metrics.count("rejected", provider, reason)
+        count, worth_logging = self.rejections.record(remote)
+        if worth_logging:
+            log.warning(
+                "rejected delivery: provider=%s reason=%s remote=%s rejections_from_remote=%d",
+                provider,
+                reason,
+                remote,
+                count,
+            )
         return error_answer(status, code, reason)
