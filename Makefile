@@ -6,7 +6,7 @@ VENV   := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint unit bench clean
+.PHONY: install run test lint unit bench reliability clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -36,6 +36,10 @@ unit: install
 
 bench: install
 	$(VENV)/bin/python -m bench $(if $(FULL),--full,)
+
+## The long fault runs (server and worker SIGKILLs, database crash, retry storm, forged flood).
+reliability: install
+	$(VENV)/bin/python -m tests.reliability
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache

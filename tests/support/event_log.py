@@ -11,7 +11,8 @@ import asyncpg
 class LogContents:
     rows: int
     distinct_keys: int
-    event_ids: frozenset[str]
+    keys: frozenset[tuple[str, str]]
+    """Every stored (provider, event_id)."""
 
 
 async def count_events(database_url: str) -> int:
@@ -22,19 +23,13 @@ async def count_events(database_url: str) -> int:
         await conn.close()
 
 
-async def log_contents(database_url: str, provider: str = "stripe") -> LogContents:
-    """Row count, distinct (provider, event_id) count and the event ids of one provider."""
+async def log_contents(database_url: str) -> LogContents:
+    """Row count, distinct (provider, event_id) count and every stored key."""
     conn = await asyncpg.connect(database_url)
     try:
         rows = int(await conn.fetchval("SELECT count(*) FROM hookledger_events"))
-        distinct = int(
-            await conn.fetchval(
-                "SELECT count(*) FROM (SELECT DISTINCT provider, event_id FROM hookledger_events) k"
-            )
-        )
-        ids = await conn.fetch(
-            "SELECT event_id FROM hookledger_events WHERE provider = $1", provider
-        )
+        keys = await conn.fetch("SELECT provider, event_id FROM hookledger_events")
     finally:
         await conn.close()
-    return LogContents(rows, distinct, frozenset(r["event_id"] for r in ids))
+    found = frozenset((r["provider"], r["event_id"]) for r in keys)
+    return LogContents(rows, len(found), found)
