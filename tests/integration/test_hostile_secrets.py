@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from tests.support import forgery, signing
 from tests.support.event_log import count_events
 from tests.support.hostile import (
@@ -19,10 +19,13 @@ from tests.support.hostile import (
 )
 from tests.support.server import running_server
 
+API_TOKEN = "hostile-secret-api-token-93b1d"
+CONFIGURED = {**signing.ALL_SECRETS_ENV, "API_TOKEN": API_TOKEN}
+
 
 def _secret_forms() -> set[str]:
     forms = set()
-    for secret in signing.ALL_SECRETS_ENV.values():
+    for secret in CONFIGURED.values():
         forms |= {secret, secret.removeprefix("whsec_")}
     key = forgery.framerauth_key()  # the decoded HMAC key, in the forms a log could show it
     forms |= {key.hex(), key.decode("latin-1"), repr(key)[2:-1]}
@@ -35,8 +38,12 @@ async def test_secrets_never_appear_in_logs_answers_or_openapi(
     caplog.set_level(logging.DEBUG)
     for name in list(logging.root.manager.loggerDict):
         caplog.set_level(logging.DEBUG, logger=name)
-    settings = Settings.from_env({**signing.ALL_SECRETS_ENV, "DATABASE_URL": database_url})
+    settings = Settings.from_env({**CONFIGURED, "DATABASE_URL": database_url})
     seen: list[str] = [repr(settings), str(settings)]
+    for name, bad in [("FRAMERAUTH_WEBHOOK_SECRET", "whsec_!" + signing.FRAMERAUTH_SECRET[6:])]:
+        with pytest.raises(SettingsError) as refused:
+            Settings.from_env({**CONFIGURED, name: f"{bad},{signing.FRAMERAUTH_SECRET}"})
+        seen.append(str(refused.value))
     body = forgery.universal_body("evt_secret")
     deep = b'{"id": "e", "type": "t", "d": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     sends: list[tuple[str, bytes, Headers]] = [
@@ -64,6 +71,11 @@ async def test_secrets_never_appear_in_logs_answers_or_openapi(
             seen.append(f"{response.status_code} {response.headers} {response.text}")
         for path in ("/schema/openapi.json", "/health", "/ready", "/metrics", "/nope"):
             response = await http.get(path)
+            seen.append(f"{response.status_code} {response.headers} {response.text}")
+        for token in ("x", "wrong", API_TOKEN[:-1], API_TOKEN):
+            response = await http.get(
+                "/api/projections", headers={"Authorization": f"Bearer {token}"}
+            )
             seen.append(f"{response.status_code} {response.headers} {response.text}")
         openapi = await http.get("/schema/openapi.json")
         assert openapi.status_code == 200
