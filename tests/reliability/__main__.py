@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--storm-n", type=int, default=1000)
     p.add_argument("--storm-repetitions", type=int, default=20)
     p.add_argument("--flood-deliveries", type=int, default=3000, help="genuine, per phase")
+    p.add_argument(
+        "--flood-rates",
+        default="500,full",
+        help="forged deliveries per second, one flood run each; 'full': as fast as it goes",
+    )
     p.add_argument("--workers", type=int, default=2, help="WEB_WORKERS for crash, outage, flood")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--keep", action="store_true", help="keep the work folder (service logs)")
@@ -100,6 +105,10 @@ async def _storm(admin: str, workdir: Path, args: argparse.Namespace, seed: int)
             )
         finally:
             await service.stop()
+
+
+def _rates(text: str) -> list[float | None]:
+    return [None if r.strip() == "full" else float(r) for r in text.split(",") if r.strip()]
 
 
 async def _run(args: argparse.Namespace, workdir: Path, only: set[str]) -> list[str]:
@@ -149,10 +158,15 @@ async def _run(args: argparse.Namespace, workdir: Path, only: set[str]) -> list[
             report.print_storm(storm)
             violations += [f"storm: {v}" for v in storm.violations()]
             totals.add_storm(storm)
-        if "flood" in only:
+        for rate in _rates(args.flood_rates) if "flood" in only else []:
             async with _fresh_database(admin) as url:
                 flood = await forged_flood(
-                    url, workdir, deliveries=args.flood_deliveries, workers=args.workers, seed=seed
+                    url,
+                    workdir,
+                    deliveries=args.flood_deliveries,
+                    workers=args.workers,
+                    rate=rate,
+                    seed=seed,
                 )
             report.print_flood(flood)
             violations += [f"flood: {v}" for v in flood.violations()]

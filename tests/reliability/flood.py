@@ -1,11 +1,11 @@
 """Scenario: a flood of forged deliveries from one address next to genuine traffic.
 
 Genuine Stripe deliveries are sent at a fixed concurrency three times — alone, next to a flood of
-forged deliveries (wrong secret, from 127.0.0.2, as fast as the flood's connections go), and alone
-again — and their latencies compared. The numbers are reported, not asserted (timings on a shared
-machine are no test); what is checked: every genuine delivery is stored and answered 200, every
-forged one 401 and never stored, and the service logged the flood in a few lines, not one per
-request.
+forged deliveries (wrong secret, from 127.0.0.2, at a given rate or as fast as the flood's
+connections go), and alone again — and their latencies compared. The numbers are reported, not
+asserted (timings on a shared machine are no test). What is checked: every genuine delivery is
+stored and answered 200, every forged one 401 and never stored, and the service logged the flood
+in a few lines, not one per request.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Latencies:
 @dataclass(frozen=True, slots=True)
 class FloodResult:
     seed: int
+    rate: float | None
+    """The flood's target rate (forged deliveries per second), None: as fast as it goes."""
     alone: Latencies
     flooded: Latencies
     forged_sent: int
@@ -97,12 +99,23 @@ async def _genuine(base_url: str, batch: list[Delivery], concurrency: int) -> La
 
 
 async def _flood(
-    base_url: str, forged: Delivery, stop: asyncio.Event, answers: dict[str, int]
+    base_url: str,
+    forged: Delivery,
+    stop: asyncio.Event,
+    answers: dict[str, int],
+    rate: float | None,
 ) -> None:
+    """Forged deliveries on 32 connections, at ``rate`` per second or as fast as they go."""
+    loop = asyncio.get_running_loop()
+    next_slot = loop.time()
     async with KeepAliveClient(base_url, connections=32, timeout=30, source=FLOOD_ADDRESS) as http:
 
         async def worker() -> None:
+            nonlocal next_slot
             while not stop.is_set():
+                if rate is not None:
+                    slot, next_slot = next_slot, max(next_slot, loop.time()) + 1 / rate
+                    await asyncio.sleep(max(0.0, slot - loop.time()))
                 try:
                     key = str((await http.post(forged.path, forged.body, forged.headers)).status)
                 except TransportFailure as exc:
@@ -119,11 +132,12 @@ async def forged_flood(
     deliveries: int = 2000,
     concurrency: int = 16,
     workers: int = 2,
+    rate: float | None = None,
     seed: int = 0,
 ) -> FloodResult:
     """``deliveries`` genuine ones per phase; ``database_url`` may be empty or migrated."""
     env = service_env(database_url, free_port(), workers=workers)
-    service = ServiceProcess(env, workdir / "service-flood.log")
+    service = ServiceProcess(env, workdir / f"service-flood-{rate or 'full'}.log")
     await service.start()
     batches = [stripe_deliveries(deliveries, prefix=f"fl{seed % 10**6}p{i}") for i in range(3)]
     forged = stripe_deliveries(1, prefix="forged", secret="whsec_flooding_attacker")[0]
@@ -132,7 +146,7 @@ async def forged_flood(
         await _genuine(service.base_url, stripe_deliveries(200, prefix="warm"), concurrency)
         first = await _genuine(service.base_url, batches[0], concurrency)
         stop = asyncio.Event()
-        flood = asyncio.create_task(_flood(service.base_url, forged, stop, answers))
+        flood = asyncio.create_task(_flood(service.base_url, forged, stop, answers, rate))
         await asyncio.sleep(0.5)  # the flood is in full swing before genuine traffic starts
         flood_started = time.monotonic()
         flooded = await _genuine(service.base_url, batches[1], concurrency)
@@ -154,6 +168,7 @@ async def forged_flood(
     sent = sum(answers.values())
     return FloodResult(
         seed=seed,
+        rate=rate,
         alone=alone,
         flooded=flooded,
         forged_sent=sent,

@@ -69,6 +69,7 @@ class Totals:
     def add_flood(self, r: FloodResult) -> None:
         self.sent += r.alone.count + r.flooded.count + r.forged_sent
         self.acknowledged += r.alone.count + r.flooded.count - r.alone.non_200 - r.flooded.non_200
+        self.stored += r.alone.count + r.flooded.count - r.genuine_missing
         self.lost += r.genuine_missing
         self.forged_accepted += r.forged_stored + sum(
             n for status, n in r.forged_answers.items() if status.startswith("2")
@@ -134,8 +135,9 @@ def print_storm(r: StormResult) -> None:
 
 def print_flood(r: FloodResult) -> None:
     a, f = r.alone, r.flooded
+    rate = "full speed" if r.rate is None else f"target {r.rate:.0f}/s"
     print(
-        f"flood   genuine alone: {a.count}, p50 {a.p50_ms:.1f} ms, p99 {a.p99_ms:.1f} ms;"
+        f"flood   ({rate}) genuine alone: {a.count}, p50 {a.p50_ms:.1f} ms, p99 {a.p99_ms:.1f} ms;"
         f" next to the flood: {f.count}, p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms"
     )
     print(
