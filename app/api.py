@@ -1,4 +1,5 @@
-"""The read API under ``/api``: read models for analysts and projection status for operators.
+"""The read API under ``/api``: read models for analysts, projection and outbox status for
+operators.
 
 Closed unless ``API_TOKEN`` is set; every request needs ``Authorization: Bearer <API_TOKEN>``,
 compared in constant time.
@@ -19,7 +20,12 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app import queries
 from app.settings import Secret
-from projections.status import ProjectionStatus, projection_status
+from projections.status import (
+    OutboxSummary,
+    ProjectionStatus,
+    outbox_summary,
+    projection_status,
+)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
@@ -95,8 +101,13 @@ def api_router(token: Secret | None, pool: Callable[[], asyncpg.Pool]) -> Router
         async with pool().acquire() as conn:
             return await projection_status(conn)
 
+    @get("/jobs/summary")
+    async def jobs_summary() -> OutboxSummary:
+        async with pool().acquire() as conn:
+            return await outbox_summary(conn)
+
     return Router(
         path="/api",
-        route_handlers=[get_user, list_subscriptions, list_access, projections],
+        route_handlers=[get_user, list_subscriptions, list_access, projections, jobs_summary],
         guards=[token_guard(token)],
     )

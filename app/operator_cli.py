@@ -1,4 +1,4 @@
-"""Operator subcommands: worker, status, rebuild, parked. Each gets the built settings."""
+"""Operator subcommands: worker, status, rebuild, parked, jobs. Each gets the built settings."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ import asyncpg
 import msgspec
 
 from app.bootstrap import load_catalog, prepare_database
+from app.jobs_cli import add_jobs_command, format_summary
+from app.reactions import OUTBOX_PARTS, run_reactions
 from app.settings import Settings
 from projections import parked, rebuild
 from projections.db_types import Conn
 from projections.rebuild import Progress
 from projections.schema import PROJECTIONS
-from projections.status import projection_status
+from projections.status import outbox_summary, projection_status
 from projections.worker import WorkerConfig, run_worker
 
 
@@ -50,7 +52,15 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(config, stop, args.only or ())
+        only = args.only or []
+        names = [n for n in only if n in PROJECTIONS]
+        parts = [n for n in only if n in OUTBOX_PARTS]
+        tasks = []
+        if names or not only:
+            tasks.append(run_worker(config, stop, names))
+        if parts or not only:  # reactor and dispatcher: only when WORKFLOWS_FILE is set
+            tasks.append(run_reactions(settings, stop, parts or OUTBOX_PARTS))
+        await asyncio.gather(*tasks)
 
     asyncio.run(main())
     return 0
@@ -60,6 +70,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     async def main() -> None:
         async with _connection(settings) as conn:
             rows = await projection_status(conn)
+            jobs = await outbox_summary(conn)
         if args.json:
             print(msgspec.json.encode(rows).decode())
             return
@@ -75,6 +86,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
                 f"{r.name:<16}{r.generation:>4}{r.checkpoint:>12}{r.head:>12}{r.lag_events:>10}"
                 f"{r.lag_seconds:>9.1f}{r.parked:>8}  {state}"
             )
+        print(format_summary(jobs))
 
     asyncio.run(main())
     return 0
@@ -154,8 +166,10 @@ def cmd_parked(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    worker = sub.add_parser("worker", help="run the projection workers")
-    worker.add_argument("--only", action="append", choices=PROJECTIONS, help="run only these")
+    worker = sub.add_parser("worker", help="run the projection workers (and workflows)")
+    worker.add_argument(
+        "--only", action="append", choices=[*PROJECTIONS, *OUTBOX_PARTS], help="run only these"
+    )
     worker.set_defaults(handler=cmd_worker)
     status = sub.add_parser("status", help="projection checkpoints, lag, parked events")
     status.add_argument("--json", action="store_true")
@@ -169,3 +183,4 @@ def add_operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     pk.add_argument("id", nargs="?", type=int)
     pk.add_argument("--all", action="store_true", help="list resolved ones too")
     pk.set_defaults(handler=cmd_parked)
+    add_jobs_command(sub)

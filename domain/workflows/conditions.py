@@ -3,7 +3,8 @@
 ``PATH`` is a dotted path (``domain.workflows.paths``); ``VALUE`` is a JSON literal: a
 ``"quoted string"``, a number, ``true``, ``false`` or ``null``. ``==`` is accepted for ``=``.
 Comparison is by JSON type: ``1 = 1.0`` holds, ``true = 1`` and ``"1" = 1`` do not. A missing
-field equals nothing, so ``=`` fails and ``!=`` holds.
+field counts as ``null``: ``PATH != null`` means "present and not null", and ``PATH = "x"`` fails
+(``PATH != "x"`` holds) when it is missing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Condition(msgspec.Struct, frozen=True):
 
     def holds(self, body: object) -> bool:
         actual = resolve(body, self.path)
-        equal = actual is not MISSING and same_value(actual, self.value)
+        equal = same_value(None if actual is MISSING else actual, self.value)
         return equal != self.negated
 
 
