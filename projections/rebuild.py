@@ -29,7 +29,7 @@ from projections.batch import (
 from projections.db_types import Conn
 from projections.generations import create_generation, point_views
 from projections.log_reader import head, read_after
-from projections.registry import SPECS
+from projections.registry import SPECS, ProjectionSpec
 from projections.schema import schema_name
 
 
@@ -50,6 +50,7 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+Fetched = tuple[list[LoggedEvent], Mapped]
 
 
 async def _replay(
@@ -62,8 +63,10 @@ async def _replay(
     reader: Conn | None = None,
 ) -> int:
     """Replay the log into ``targets`` until caught up. With a second connection ``reader``, the
-    next batch is read and mapped while the current one is being written (Python and PostgreSQL
-    work overlap); every batch still commits together with its checkpoints."""
+    next batch is read and mapped while the current one is being written, and the targets are
+    split between the two connections (the reader writes its share, then reads the next batch),
+    so Python folds one target while PostgreSQL writes another. Each target's rows commit
+    together with its own checkpoint, batch by batch, whichever connection writes them."""
     specs = [(SPECS[name], schema) for name, schema in targets]
     label = "+".join(name for name, _ in targets)
     total = await head(conn)
@@ -73,25 +76,34 @@ async def _replay(
         if progress:
             progress(Progress(label, done, max(total, done), time.monotonic() - started))
 
-    async def fetch(after: int) -> tuple[list[LoggedEvent], Mapped]:
+    async def write(on: Conn, share: Sequence[tuple[ProjectionSpec, str]], batch: Fetched) -> None:
+        if share:
+            async with on.transaction():
+                positions = await checkpoints(on, share)
+                await apply_to_targets(on, share, positions, *batch)
+
+    async def write_then_fetch(
+        share: Sequence[tuple[ProjectionSpec, str]], batch: Fetched
+    ) -> Fetched:
         assert reader is not None
-        events = await read_after(reader, after, batch_size, as_of)
+        await write(reader, share, batch)
+        events = await read_after(reader, batch[0][-1].position, batch_size, as_of)
         return events, map_events(events, catalog)
 
     if reader is not None:
         async with conn.transaction():
             after = min(await checkpoints(conn, specs))
-        pending = asyncio.ensure_future(fetch(after))
-        while True:
-            events, mapped = await pending
-            if not events:
-                break
-            pending = asyncio.ensure_future(fetch(events[-1].position))
-            async with conn.transaction():
-                positions = await checkpoints(conn, specs)
-                await apply_to_targets(conn, specs, positions, events, mapped)
-            done += len(events)
+        events = await read_after(reader, after, batch_size, as_of)
+        batch: Fetched = (events, map_events(events, catalog))
+        # The reader's share: every second target (the first stays on ``conn``).
+        mine, theirs = specs[0::2], specs[1::2]
+        while batch[0]:
+            _, following = await asyncio.gather(
+                write(conn, mine, batch), write_then_fetch(theirs, batch)
+            )
+            done += len(batch[0])
             report()
+            batch = following
     while True:  # the tail (and everything, without a reader)
         async with conn.transaction():
             consumed = await advance_many(conn, specs, catalog, batch_size, as_of)
