@@ -34,6 +34,11 @@ from domain.products import ProductCatalog
 from projections.apply_subscriptions import relevant
 
 _CATALOG = ProductCatalog.empty()
+DROP_TABLES = (
+    "DROP TABLE IF EXISTS es_identities, es_subscription_sources, es_subscriptions,"
+    " subscriptionsprojection_tracking"
+)
+"""Back to an empty view and tracking table (the runner creates them again)."""
 _encode = msgspec.json.Encoder().encode
 
 

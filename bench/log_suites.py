@@ -56,11 +56,16 @@ def _step(figures: LogFigures, section: str, name: str, work: Callable[[], None]
         print(f"[{section.lower()}] {name} FAILED: {exc}", flush=True)
 
 
-def _library(ctx: BenchContext, url: str) -> Pass:
+def _library(ctx: BenchContext, url: str, runs: int = 2) -> Pass:
+    """The fastest of ``runs`` library runs (as for our rebuild), each from empty tables."""
     sql = f"SELECT notification_id FROM hookledger_events ORDER BY 1 OFFSET {LIBRARY_EVENTS - 1}"
     last = int(str(database.query(url, sql + " LIMIT 1")))
     args = [f"--database-url={url}", f"--events={LIBRARY_EVENTS}", f"--last-position={last}"]
-    return ingest.drive(ctx, es_projection.__name__, "es-projection", args)
+    done = []
+    for i in range(runs):
+        database.query(url, es_projection.DROP_TABLES)
+        done.append(ingest.drive(ctx, es_projection.__name__, f"es-projection-{i + 1}", args))
+    return max(done, key=lambda p: p.result.rate)
 
 
 def _growth_ingest(ctx: BenchContext, figures: LogFigures, url: str, name: str) -> None:
@@ -97,7 +102,7 @@ def run(ctx: BenchContext) -> list[Section]:
             figures.log = loggen.fill(url, size)
 
         def rebuild() -> None:
-            figures.rebuild = rebuild_run.run(ctx, url, size, f"rebuild-{size}")
+            figures.rebuild = rebuild_run.best_of(ctx, url, size, f"rebuild-{size}")
 
         def library() -> None:
             figures.library = _library(ctx, url)
@@ -117,7 +122,7 @@ def run(ctx: BenchContext) -> list[Section]:
 
         def small_rebuild() -> None:
             figures.small_log = loggen.fill(url, small)
-            figures.rebuild_small = rebuild_run.run(ctx, url, small, f"rebuild-{small}")
+            figures.rebuild_small = rebuild_run.best_of(ctx, url, small, f"rebuild-{small}")
 
         _step(figures, "Growth", f"rebuild at {small:,} events", small_rebuild)
 

@@ -104,3 +104,14 @@ def run(ctx: BenchContext, url: str, events: int, label: str) -> RebuildRun:
         replay_rate=replay_rate,
         measured=Pass(result, cpu),
     )
+
+
+def best_of(ctx: BenchContext, url: str, events: int, label: str, runs: int = 2) -> RebuildRun:
+    """The fastest of ``runs`` rebuilds of the same log (on a shared machine, other processes
+    only ever slow a run down), with the highest peak RSS of them all."""
+    done = [run(ctx, url, events, f"{label}-{i + 1}") for i in range(runs)]
+    fastest = max(done, key=lambda r: r.rate)
+    peak = max(r.peak_rss_mb for r in done)
+    return RebuildRun(
+        fastest.events, fastest.wall_seconds, peak, fastest.replay_rate, fastest.measured
+    )
