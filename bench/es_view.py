@@ -135,20 +135,4 @@ def _fold_subscription(curs: Cursor[DictRow], key: Key, new: SubscriptionHistory
         sub = derive_subscription(key[0], key[1], history, emails)
     if sub.status is None or sub.updated_at is None:
         return
-    curs.execute(
-        _UPSERT_ROW,
-        (
-            sub.provider,
-            sub.subscription_id,
-            sub.customer_id,
-            sub.email,
-            sub.status,
-            list(sub.products),
-            sub.current_period_end,
-            sub.cancel_at_period_end,
-            sub.last_payment_succeeded,
-            sub.last_payment_at,
-            sub.updated_at,
-            sub.first_seen,
-        ),
-    )
+    curs.execute(_UPSERT_ROW, sub.row())

@@ -10,23 +10,10 @@ from projections.customers import customer_emails, fold_identities
 from projections.db_types import Conn
 from projections.sources import CUSTOMER_PROVIDERS, fold_sources
 from projections.store import upsert_rows
-from projections.subscriptions import customer_of, derive_subscription
+from projections.subscriptions import Subscription, customer_of, derive_subscription
 
 NAME = "subscriptions"
-_COLUMNS = (
-    "provider",
-    "subscription_id",
-    "customer_id",
-    "email",
-    "status",
-    "products",
-    "current_period_end",
-    "cancel_at_period_end",
-    "last_payment_succeeded",
-    "last_payment_at",
-    "updated_at",
-    "first_seen",
-)
+_COLUMNS = Subscription.__struct_fields__  # the row columns, in order
 
 
 def relevant(fact: Fact) -> bool:
@@ -53,20 +40,5 @@ async def apply(conn: Conn, schema: str, facts: Sequence[Fact]) -> None:
         sub = derive_subscription(provider, sub_id, history, by_provider.get(provider, {}))
         if sub.status is None or sub.updated_at is None:
             continue  # only linked or paid so far: published once its state is known
-        rows.append(
-            (
-                sub.provider,
-                sub.subscription_id,
-                sub.customer_id,
-                sub.email,
-                sub.status,
-                list(sub.products),
-                sub.current_period_end,
-                sub.cancel_at_period_end,
-                sub.last_payment_succeeded,
-                sub.last_payment_at,
-                sub.updated_at,
-                sub.first_seen,
-            )
-        )
+        rows.append(sub.row())
     await upsert_rows(conn, schema, NAME, ("provider", "subscription_id"), _COLUMNS, rows)

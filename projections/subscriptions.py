@@ -66,6 +66,12 @@ class Subscription(msgspec.Struct, frozen=True):
     updated_at: datetime | None
     first_seen: datetime
 
+    def row(self) -> tuple[object, ...]:
+        """The column values of its ``subscriptions`` row, in field (= column) order."""
+        values = msgspec.structs.astuple(self)
+        products = self.__struct_fields__.index("products")
+        return (*values[:products], list(self.products), *values[products + 1 :])
+
 
 def customer_of(history: SubscriptionHistory) -> str | None:
     """The latest customer id any fact names."""
