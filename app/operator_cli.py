@@ -141,7 +141,10 @@ def cmd_parked(settings: Settings, args: argparse.Namespace) -> int:
     async def main() -> int:
         async with _connection(settings) as conn:
             if args.action == "list":
-                for p in await parked.list_parked(conn, include_resolved=args.all):
+                found = await parked.list_parked(conn, include_resolved=args.all)
+                if not found:
+                    print("no parked events" + ("" if args.all else " (--all lists resolved ones)"))
+                for p in found:
                     print(
                         f"{p.id:>6} {p.status:<8} {p.projection:<15} pos={p.position:<10}"
                         f" {p.provider}:{p.event_id} ({p.event_type}) {p.error}"

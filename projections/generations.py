@@ -6,14 +6,19 @@ view is the public name; all changes to that happen inside the caller's transact
 
 from __future__ import annotations
 
+from domain.products import ProductCatalog
+from projections.catalogs import encode_catalog
 from projections.db_types import Conn
 from projections.schema import PROJECTIONS, create_generation_sql, point_view_sql, schema_name
 
 ANALYST_ROLE = "hookledger_analyst"
 
 
-async def create_generation(conn: Conn, projection: str, schema: str) -> None:
-    """A fresh, empty schema for ``projection`` with its checkpoint at 0 (drops a leftover)."""
+async def create_generation(
+    conn: Conn, projection: str, schema: str, catalog: ProductCatalog | None = None
+) -> None:
+    """A fresh, empty schema for ``projection`` with its checkpoint at 0 (drops a leftover),
+    recording the product catalogue it will be built with (None: its first live step's)."""
     await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     await conn.execute(create_generation_sql(projection, schema))
     await conn.execute(
@@ -21,11 +26,12 @@ async def create_generation(conn: Conn, projection: str, schema: str) -> None:
         f' GRANT SELECT ON "{schema}".{projection} TO {ANALYST_ROLE}'
     )
     await conn.execute(
-        "INSERT INTO hookledger_checkpoints (projection, schema_name, position)"
-        " VALUES ($1, $2, 0) ON CONFLICT (projection, schema_name)"
-        " DO UPDATE SET position = 0, updated_at = now()",
+        "INSERT INTO hookledger_checkpoints (projection, schema_name, position, catalog)"
+        " VALUES ($1, $2, 0, $3::jsonb) ON CONFLICT (projection, schema_name)"
+        " DO UPDATE SET position = 0, catalog = excluded.catalog, updated_at = now()",
         projection,
         schema,
+        None if catalog is None else encode_catalog(catalog),
     )
 
 

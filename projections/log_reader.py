@@ -53,3 +53,18 @@ async def head(conn: Conn) -> int:
     return int(
         await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM hookledger_events")
     )
+
+
+async def count_after(conn: Conn, position: int, as_of: datetime | None = None) -> int:
+    """How many events lie after ``position`` (positions have gaps: this is not head - position)."""
+    if as_of is None:
+        sql = "SELECT count(*) FROM hookledger_events WHERE notification_id > $1"
+        return int(await conn.fetchval(sql, position))
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM hookledger_events WHERE notification_id > $1"
+            " AND coalesce(occurred_at, received_at) <= $2",
+            position,
+            as_of,
+        )
+    )

@@ -13,6 +13,7 @@ import msgspec
 
 from domain.products import ProductCatalog
 from projections.batch import active_schema, apply_events
+from projections.catalogs import generation_catalog
 from projections.db_types import Conn
 from projections.log_reader import read_one
 from projections.registry import SPECS
@@ -56,7 +57,8 @@ async def retry_parked(conn: Conn, parked_id: int, catalog: ProductCatalog) -> b
         if event is None:
             raise LookupError(f"event at position {row['position']} is not in the log")
         # Still failing: apply_events parks it again, refreshing the error on this same row.
-        parked_again = await apply_events(conn, spec, schema, [event], catalog)
+        mapping = await generation_catalog(conn, spec.name, schema, catalog)
+        parked_again = await apply_events(conn, spec, schema, [event], mapping.catalog)
         if not parked_again:
             await conn.execute(
                 "UPDATE hookledger_parked SET status = 'retried', resolved_at = now()"

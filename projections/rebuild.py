@@ -28,7 +28,7 @@ from projections.batch import (
 )
 from projections.db_types import Conn
 from projections.generations import create_generation, point_views
-from projections.log_reader import head, read_after
+from projections.log_reader import count_after, read_after
 from projections.registry import SPECS, ProjectionSpec
 from projections.schema import schema_name
 
@@ -69,7 +69,9 @@ async def _replay(
     together with its own checkpoint, batch by batch, whichever connection writes them."""
     specs = [(SPECS[name], schema) for name, schema in targets]
     label = "+".join(name for name, _ in targets)
-    total = await head(conn)
+    async with conn.transaction():
+        after = min(await checkpoints(conn, specs))
+    total = await count_after(conn, after, as_of)
     started, done = time.monotonic(), 0
 
     def report() -> None:
@@ -91,8 +93,6 @@ async def _replay(
         return events, map_events(events, catalog)
 
     if reader is not None:
-        async with conn.transaction():
-            after = min(await checkpoints(conn, specs))
         events = await read_after(reader, after, batch_size, as_of)
         batch: Fetched = (events, map_events(events, catalog))
         # The reader's share: every second target (the first stays on ``conn``).
@@ -139,7 +139,7 @@ async def rebuild(
         )
         schema = schema_name(name, generation)
         async with conn.transaction():
-            await create_generation(conn, name, schema)
+            await create_generation(conn, name, schema, catalog)
         targets.append((name, schema, generation))
     pairs = [(name, schema) for name, schema, _ in targets]
     await _replay(conn, pairs, catalog, batch_size, None, progress, reader)
@@ -185,6 +185,6 @@ async def build_as_of(
     """Build ``projection`` as it stood at ``moment`` into its own schema; returns its name."""
     schema = as_of_schema(projection, moment)
     async with conn.transaction():
-        await create_generation(conn, projection, schema)
+        await create_generation(conn, projection, schema, catalog)
     await _replay(conn, [(projection, schema)], catalog, batch_size, moment, progress, reader)
     return schema

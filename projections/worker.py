@@ -19,6 +19,7 @@ import asyncpg
 
 from domain.products import ProductCatalog
 from projections.batch import active_schema, advance
+from projections.catalogs import generation_catalog
 from projections.db_types import Conn
 from projections.registry import SPECS, ProjectionSpec
 from projections.transient import is_transient
@@ -101,12 +102,25 @@ async def run_projection(
     stop: asyncio.Event,
     on_leader: Callable[[str], None] | None = None,
 ) -> None:
-    """Run one projection's live steps while elected."""
+    """Run one projection's live steps while elected. Each generation is mapped with the
+    catalogue recorded for it (``projections.catalogs``), never with two."""
+    warned: set[str] = set()
 
     async def step(conn: Conn) -> int:
         async with conn.transaction():
             schema = await active_schema(conn, spec.name, lock=True)
-            return await advance(conn, spec, schema, config.catalog, config.batch_size)
+            mapping = await generation_catalog(conn, spec.name, schema, config.catalog)
+            if mapping.differs_from_own and schema not in warned:
+                warned.add(schema)
+                log.warning(
+                    "projection %s: PRODUCTS_FILE differs from the product catalogue its live"
+                    " generation (%s) was built with; it keeps that catalogue so that the live"
+                    " model stays equal to a rebuild. Run `hookledger rebuild all` to re-map"
+                    " the log with the file.",
+                    spec.name,
+                    schema,
+                )
+            return await advance(conn, spec, schema, mapping.catalog, config.batch_size)
 
     await run_elected(f"projection {spec.name}", spec.lock_id, step, config, stop, on_leader)
 

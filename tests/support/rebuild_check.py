@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from domain.products import ProductCatalog
 from projections import rebuild
+from projections.db_types import Conn
 from projections.schema import PROJECTIONS
 from tests.support.read_models import catalog, log_head, snapshot, snapshots
 
@@ -36,16 +38,25 @@ class RebuildCheck:
         return found
 
 
+async def rebuilt_snapshots(
+    conn: Conn, cat: ProductCatalog | None = None
+) -> dict[str, list[tuple[object, ...]]]:
+    """Every read model built from scratch with ``cat`` (default: the tests' catalogue) into
+    side schemas, which are dropped again; live tables untouched."""
+    out = {}
+    for name in PROJECTIONS:
+        schema = await rebuild.build_as_of(conn, name, _EVERYTHING, cat or catalog())
+        out[name] = await snapshot(conn, name, schema)
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return out
+
+
 async def compare_with_rebuild(database_url: str) -> RebuildCheck:
     conn = await asyncpg.connect(database_url)
     try:
         live = await snapshots(conn)
-        differing = []
-        for name in PROJECTIONS:
-            schema = await rebuild.build_as_of(conn, name, _EVERYTHING, catalog())
-            if await snapshot(conn, name, schema) != live[name]:
-                differing.append(name)
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        rebuilt = await rebuilt_snapshots(conn)
+        differing = [name for name in PROJECTIONS if rebuilt[name] != live[name]]
         lowest = await conn.fetchval(
             "SELECT min(c.position) FROM hookledger_projections p"
             " JOIN hookledger_checkpoints c ON c.projection = p.name"
