@@ -114,13 +114,18 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     async def main() -> None:
         async with _connection(settings) as conn:
             if moment is None:
-                reader = await asyncpg.connect(settings.database_url)
+                # One writing connection per read model (two at least): see rebuild._replay.
+                writers = [
+                    await asyncpg.connect(settings.database_url)
+                    for _ in range(max(1, len(names) - 1))
+                ]
                 try:
                     schemas = await rebuild.rebuild(
-                        conn, names, catalog, settings.rebuild_batch_size, _print_progress, reader
+                        conn, names, catalog, settings.rebuild_batch_size, _print_progress, writers
                     )
                 finally:
-                    await reader.close()
+                    for writer in writers:
+                        await writer.close()
                 for name, schema in zip(names, schemas, strict=True):
                     print(f"\n{name}: rebuilt and swapped in ({schema})", end="")
                 print()

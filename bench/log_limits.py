@@ -35,8 +35,8 @@ def _rebuild(name: str, measured: Pass, cores: int) -> str:
     if own >= FULL_CORE:
         return text + (
             "The rebuild process was at a full core: Python (reading rows, mapping, folding, "
-            "encoding parameters) is the limit; PostgreSQL work overlaps it on the second "
-            "connection."
+            "encoding parameters) is the limit; PostgreSQL work overlaps it on the other "
+            "connections."
         )
     if cpu.machine_busy >= 0.9 * cores:
         return text + (
@@ -47,10 +47,11 @@ def _rebuild(name: str, measured: Pass, cores: int) -> str:
     return text + (
         "CPU was left idle, yet neither side was busy all the time: each read model's batch is "
         "folded in Python, then written by PostgreSQL while its connection waits; the rebuild "
-        "spreads the three read models over two connections, so folding and writing overlap "
-        f"only in part. Strictly alternating, an event would cost {serial:.0f} µs "
-        f"(≈ {1e6 / serial:,.0f} events/s) against {rate:,.0f} measured. More writing "
-        "connections, or less Python per event, are the ways up."
+        "gives each of the three read models its own connection, so one is folded while the "
+        "others are written, but the folds themselves take turns in one Python thread. "
+        f"Strictly alternating, an event would cost {serial:.0f} µs "
+        f"(≈ {1e6 / serial:,.0f} events/s) against {rate:,.0f} measured. Less Python per "
+        "event, or folding in more than one process, are the ways up."
     )
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from domain.log_record import LoggedEvent
 from domain.products import ProductCatalog
@@ -60,13 +61,13 @@ async def _replay(
     batch_size: int,
     as_of: datetime | None,
     progress: ProgressCallback | None,
-    reader: Conn | None = None,
+    writers: Sequence[Conn] = (),
 ) -> int:
-    """Replay the log into ``targets`` until caught up. With a second connection ``reader``, the
-    next batch is read and mapped while the current one is being written, and the targets are
-    split between the two connections (the reader writes its share, then reads the next batch),
-    so Python folds one target while PostgreSQL writes another. Each target's rows commit
-    together with its own checkpoint, batch by batch, whichever connection writes them."""
+    """Replay the log into ``targets`` until caught up. With more connections (``writers``),
+    the targets are spread over ``conn`` and them, and each batch is written on all of them at
+    once; the last one then reads and maps the next batch. So Python folds one target while
+    PostgreSQL writes the others. Each target's rows commit together with its own checkpoint,
+    batch by batch, whichever connection writes them."""
     specs = [(SPECS[name], schema) for name, schema in targets]
     label = "+".join(name for name, _ in targets)
     async with conn.transaction():
@@ -85,26 +86,28 @@ async def _replay(
                 await apply_to_targets(on, share, positions, *batch)
 
     async def write_then_fetch(
-        share: Sequence[tuple[ProjectionSpec, str]], batch: Fetched
+        on: Conn, share: Sequence[tuple[ProjectionSpec, str]], batch: Fetched
     ) -> Fetched:
-        assert reader is not None
-        await write(reader, share, batch)
-        events = await read_after(reader, batch[0][-1].position, batch_size, as_of)
+        await write(on, share, batch)
+        events = await read_after(on, batch[0][-1].position, batch_size, as_of)
         return events, map_events(events, catalog)
 
-    if reader is not None:
+    if writers:
+        connections = [conn, *writers][: max(2, len(specs))]
+        reader = connections[-1]
         events = await read_after(reader, after, batch_size, as_of)
         batch: Fetched = (events, map_events(events, catalog))
-        # The reader's share: every second target (the first stays on ``conn``).
-        mine, theirs = specs[0::2], specs[1::2]
+        shares = [specs[i :: len(connections)] for i in range(len(connections))]
         while batch[0]:
-            _, following = await asyncio.gather(
-                write(conn, mine, batch), write_then_fetch(theirs, batch)
-            )
+            writes = [
+                write(c, share, batch)
+                for c, share in zip(connections[:-1], shares[:-1], strict=True)
+            ]
+            results = await asyncio.gather(write_then_fetch(reader, shares[-1], batch), *writes)
             done += len(batch[0])
             report()
-            batch = following
-    while True:  # the tail (and everything, without a reader)
+            batch = cast(Fetched, results[0])
+    while True:  # the tail (and everything, with one connection)
         async with conn.transaction():
             consumed = await advance_many(conn, specs, catalog, batch_size, as_of)
         done += consumed
@@ -119,7 +122,7 @@ async def rebuild(
     catalog: ProductCatalog,
     batch_size: int = 5000,
     progress: ProgressCallback | None = None,
-    reader: Conn | None = None,
+    writers: Sequence[Conn] = (),
 ) -> list[str]:
     """Rebuild ``projections`` and swap them in together; returns the new live schemas."""
     names = [projections] if isinstance(projections, str) else list(projections)
@@ -142,7 +145,7 @@ async def rebuild(
             await create_generation(conn, name, schema, catalog)
         targets.append((name, schema, generation))
     pairs = [(name, schema) for name, schema, _ in targets]
-    await _replay(conn, pairs, catalog, batch_size, None, progress, reader)
+    await _replay(conn, pairs, catalog, batch_size, None, progress, writers)
 
     old_schemas = []
     async with conn.transaction():
@@ -180,11 +183,11 @@ async def build_as_of(
     catalog: ProductCatalog,
     batch_size: int = 5000,
     progress: ProgressCallback | None = None,
-    reader: Conn | None = None,
+    writers: Sequence[Conn] = (),
 ) -> str:
     """Build ``projection`` as it stood at ``moment`` into its own schema; returns its name."""
     schema = as_of_schema(projection, moment)
     async with conn.transaction():
         await create_generation(conn, projection, schema, catalog)
-    await _replay(conn, [(projection, schema)], catalog, batch_size, moment, progress, reader)
+    await _replay(conn, [(projection, schema)], catalog, batch_size, moment, progress, writers)
     return schema

@@ -107,8 +107,9 @@ async def test_retrying_a_parked_event_applies_it(conn: Conn, database_url: str)
     assert await parked.list_parked(conn) == []
 
 
+@pytest.mark.parametrize("connections", [1, 2, 3])
 async def test_rebuild_while_events_keep_arriving_loses_nothing(
-    conn: Conn, database_url: str
+    conn: Conn, database_url: str, connections: int
 ) -> None:
     deliveries = generate(120, seed=8)
     first, rest = deliveries[:1000], deliveries[1000:]
@@ -124,10 +125,10 @@ async def test_rebuild_while_events_keep_arriving_loses_nothing(
 
     writer = asyncio.create_task(keep_writing())
     rebuilder = await asyncpg.connect(database_url)
-    reader = await asyncpg.connect(database_url)
+    writers = [await asyncpg.connect(database_url) for _ in range(connections - 1)]
     try:
         schemas = await rebuild.rebuild(
-            rebuilder, PROJECTIONS, catalog(), batch_size=200, reader=reader
+            rebuilder, PROJECTIONS, catalog(), batch_size=200, writers=writers
         )
         assert [s[-3:] for s in schemas] == ["_g2"] * 3
         await writer
@@ -136,7 +137,8 @@ async def test_rebuild_while_events_keep_arriving_loses_nothing(
         stop.set()
         await worker
         await rebuilder.close()
-        await reader.close()
+        for extra in writers:
+            await extra.close()
     assert await snapshots(conn) == await rebuilt_snapshots(conn)
     gens = await conn.fetch(
         "SELECT active_generation, rebuilding_generation FROM hookledger_projections"
