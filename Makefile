@@ -35,7 +35,7 @@ unit: install
 	$(VENV)/bin/pytest tests/unit
 
 bench: install
-	$(VENV)/bin/python -m bench $(if $(FULL),--full,)
+	$(VENV)/bin/python -m bench $(if $(FULL),--full --output bench/RESULTS-full.md,)
 
 ## The long fault runs (server and worker SIGKILLs, database crash, retry storm, forged flood).
 reliability: install
