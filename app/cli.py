@@ -86,30 +86,40 @@ def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
     asyncio.run(_prepare(settings))
     env = {**os.environ, "DATABASE_URL": settings.database_url or ""}
     exe = [sys.executable, "-m", "app.cli"]
-    children = [
-        subprocess.Popen([*exe, "worker"], env=env),  # noqa: S603
-        subprocess.Popen([*exe, "serve"], env=env),  # noqa: S603
-    ]
+    children = {
+        "worker": subprocess.Popen([*exe, "worker"], env=env),  # noqa: S603
+        "serve": subprocess.Popen([*exe, "serve"], env=env),  # noqa: S603
+    }
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
-        for child in children:
+        for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    while not stopping and all(c.poll() is None for c in children):
+    while not stopping and all(c.poll() is None for c in children.values()):
         time.sleep(0.2)
+    # A child that ended on its own (crash, kill) takes the others down and fails the command,
+    # so that a service manager restarts the whole set; a requested stop exits 0.
+    asked = stopping
+    for name, child in children.items():
+        if not asked and child.poll() is not None:
+            log.error(
+                "hookledger %s exited on its own (status %s): stopping the rest",
+                name,
+                child.returncode,
+            )
     stop()
-    for child in children:
+    for child in children.values():
         try:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
-    return max((c.returncode or 0) for c in children) if not stopping else 0
+    return 0 if asked else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -86,6 +86,7 @@ def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
                 if found is None:
                     raise LookupError(f"no job with id {args.id}")
                 print(format_job(found))
+                print(f"  idempotency key {found.idempotency_key} (webhook-id / Message-ID)")
                 for a in await outbox.attempts_of(conn, args.id):
                     print(
                         f"  #{a.attempt} {a.started_at:%Y-%m-%d %H:%M:%S.%f} {a.outcome:<9}"

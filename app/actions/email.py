@@ -105,11 +105,12 @@ class LogOnlySender:
     async def send(self, config: EmailConfig, run: JobRun) -> str:
         message = build_message(config, run, self.sender)
         log.info(
-            "log-only email (not sent): job=%d workflow=%s to=%s subject=%r",
+            "log-only email (not sent): job=%d workflow=%s to=%s subject=%r body=%r",
             run.job_id,
             run.workflow,
             message["To"],
             message["Subject"],
+            message.get_content(),
         )
         return "log-only: not sent (SMTP_HOST unset)"
 

@@ -104,7 +104,11 @@ async def test_jobs_commands(conn: Conn, database_url: str, tmp_path: Path) -> N
 
     shown = await hookledger(database_url, "jobs", "show", str(ids["delivered"]))
     assert shown.returncode == 0, shown.stderr
-    attempt = shown.stdout.splitlines()[1].split()
+    key = await conn.fetchval(
+        "SELECT idempotency_key FROM hookledger_jobs WHERE id = $1", ids["delivered"]
+    )
+    assert shown.stdout.splitlines()[1].split()[:3] == ["idempotency", "key", key]
+    attempt = shown.stdout.splitlines()[2].split()
     assert (attempt[0], attempt[3]) == ("#1", "delivered")
     assert "log-only: not sent (SMTP_HOST unset)" in shown.stdout
 

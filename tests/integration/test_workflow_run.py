@@ -116,6 +116,7 @@ async def test_run_delivers_workflow_jobs_with_the_log_only_sender(
         "workflow=welcome to=Mary.Somerville@Example.com subject='Welcome, Mary Somerville'"
         in output
     )
+    assert "body='Hello\\n'" in output  # the rendered body, for checking templates
     detail = await conn.fetchval("SELECT detail FROM hookledger_job_attempts")
     assert detail == "log-only: not sent (SMTP_HOST unset)"
 
@@ -130,3 +131,40 @@ async def _reactor_ready(conn: Conn) -> bool:
 
 async def _delivered(conn: Conn) -> bool:
     return await count_jobs(conn, "delivered") == 1
+
+
+async def test_run_fails_and_names_the_child_when_one_dies(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A worker or server that dies on its own takes ``hookledger run`` down with a non-zero
+    status and a log line naming it, so that a service manager restarts the set."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKFLOWS_", "SMTP_"))}
+    env |= signing.ALL_SECRETS_ENV | {"DATABASE_URL": database_url, "PORT": str(port)}
+    log_path = tmp_path / "run.log"
+    process = start_run(env, log_path)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await wait_until_serving(http, process)
+        worker = _worker_pid(process.pid)
+        assert worker is not None, "hookledger run has no worker child"
+        os.kill(worker, signal.SIGKILL)
+        await asyncio.to_thread(process.wait, 30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 1
+    assert "hookledger worker exited on its own (status -9): stopping the rest" in (
+        log_path.read_text()
+    )
+
+
+def _worker_pid(parent: int) -> int | None:
+    """The pid of ``hookledger run``'s worker child, once it is running."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in children:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"worker" in cmdline:
+            return int(pid)
+    return None
