@@ -64,13 +64,10 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
         proc.wait()
 
 
-@contextmanager
-def server(
-    command: Sequence[str], env: Mapping[str, str], port: int, log: Path, ready_path: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Starts a server, waits until ``GET ready_path`` answers 200, stops it (SIGTERM) on exit."""
+def _spawn(command: Sequence[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Starts ``command`` in its own session (stopped as a group), output to ``log``."""
     with log.open("wb") as log_file:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             list(command),
             cwd=ROOT,
             env={**os.environ, **env},
@@ -78,6 +75,14 @@ def server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+@contextmanager
+def server(
+    command: Sequence[str], env: Mapping[str, str], port: int, log: Path, ready_path: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Starts a server, waits until ``GET ready_path`` answers 200, stops it (SIGTERM) on exit."""
+    proc = _spawn(command, env, log)
     try:
         deadline = time.monotonic() + 90
         while not _ready(port, ready_path):
@@ -94,15 +99,7 @@ def background(
     command: Sequence[str], env: Mapping[str, str], log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Runs a process with no readiness URL (e.g. ``hookledger worker``); stops it on exit."""
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen(
-            list(command),
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = _spawn(command, env, log)
     try:
         time.sleep(0.5)
         if proc.poll() is not None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any, Literal
 
 import uvicorn
 
@@ -13,15 +14,11 @@ from app.web import create_app
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[str]:
-    """Yields the base URL once the app's lifespan (pool, migrations, appender) has started."""
+async def serving(app: Callable[..., Any], *, lifespan: Literal["on", "off"]) -> AsyncIterator[int]:
+    """Serves ``app`` with uvicorn on 127.0.0.1 in this event loop; yields the port once it has
+    started (with ``lifespan="on"``: once the app's start-up has run)."""
     config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
+        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan=lifespan
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -31,8 +28,14 @@ async def running_server(settings: Settings) -> AsyncIterator[str]:
                 task.result()
                 raise RuntimeError("server stopped during start-up")
             await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
+        yield int(server.servers[0].sockets[0].getsockname()[1])
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[str]:
+    """Yields the base URL once the app's lifespan (pool, migrations, appender) has started."""
+    async with serving(create_app(settings), lifespan="on") as port:
+        yield f"http://127.0.0.1:{port}"

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import standardwebhooks
-import uvicorn
+
+from tests.support.server import serving
 
 
 @dataclass(frozen=True)
@@ -71,19 +72,5 @@ class Receiver:
 @asynccontextmanager
 async def running_receiver(receiver: Receiver) -> AsyncIterator[str]:
     """Yields the URL to POST to."""
-    config = uvicorn.Config(
-        receiver, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("receiver stopped during start-up")
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    async with serving(receiver, lifespan="off") as port:
         yield f"http://127.0.0.1:{port}/internal/hook"
-    finally:
-        server.should_exit = True
-        await task
