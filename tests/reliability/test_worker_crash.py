@@ -15,7 +15,7 @@ async def test_workers_sigkilled_while_catching_up_end_equal_to_a_rebuild(
 ) -> None:
     seed = random.randrange(2**32)
     result = await workers_killed_while_catching_up(
-        database_url, tmp_path, events=15_000, kills=3, batch_size=500, seed=seed
+        database_url, tmp_path, events=15_000, kills=3, batch_size=200, seed=seed
     )
     assert result.violations() == []
     assert result.kill_rounds == 3
