@@ -20,6 +20,7 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.reliability.log_outcome import LogOutcome
 from tests.support import signing
 from tests.support.event_log import log_contents
 from tests.support.provider_sim import ProviderSimulator
@@ -31,19 +32,7 @@ from tests.support.worker_process import WorkerProcess, worker_env
 
 
 @dataclass(frozen=True, slots=True)
-class CrashResult:
-    seed: int
-    deliveries: int
-    forged: int
-    acknowledged: int
-    stored_rows: int
-    distinct_keys: int
-    missing: int
-    """Genuine deliveries not in the log at the end."""
-    lost: int
-    """Acknowledged (2xx) deliveries not in the log: must be 0 whatever else happens."""
-    forged_stored: int
-    forged_accepted: int
+class CrashResult(LogOutcome):
     duplicate_answers: int
     """Answers saying "duplicate": retries of deliveries whose first answer was lost to a kill."""
     kills_planned: int
@@ -60,18 +49,7 @@ class CrashResult:
             found.append(
                 f"only {self.kills_done} of {self.kills_planned} kills happened under load"
             )
-        if self.lost:
-            found.append(f"{self.lost} acknowledged deliveries are missing from the log")
-        if self.missing:
-            found.append(f"{self.missing} deliveries never made it into the log")
-        if self.stored_rows != self.distinct_keys:
-            found.append(f"{self.stored_rows} rows but {self.distinct_keys} distinct keys")
-        if self.stored_rows != self.deliveries - self.forged:
-            found.append(f"{self.stored_rows} rows for {self.deliveries - self.forged} deliveries")
-        if self.forged_stored or self.forged_accepted:
-            found.append(
-                f"forged: {self.forged_stored} stored, {self.forged_accepted} acknowledged"
-            )
+        found += self.log_violations()
         if self.secret_in_log:
             found.append("a webhook secret appears in the service's log output")
         found += self.read_models.violations()

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tests.reliability.log_outcome import LogOutcome
 from tests.support.event_log import LogContents, log_contents
 from tests.support.pg_control import ControlledPostgres
 from tests.support.provider_sim import ProviderSimulator, SimReport, stripe_deliveries
@@ -26,17 +27,7 @@ from tests.support.service_process import ServiceProcess, free_port, service_env
 
 
 @dataclass(frozen=True, slots=True)
-class OutageResult:
-    seed: int
-    deliveries: int
-    forged: int
-    acknowledged: int
-    stored_rows: int
-    distinct_keys: int
-    missing: int
-    lost: int
-    forged_stored: int
-    forged_accepted: int
+class OutageResult(LogOutcome):
     down_seconds: float
     answers_while_down: dict[str, int]
     """Status counts of genuine deliveries sent and answered while PostgreSQL was down."""
@@ -63,21 +54,7 @@ class OutageResult:
             found.append(f"while down, probes answered {bad_probes}")
         if self.recovery_seconds is None or self.recovery_seconds > self.max_recovery:
             found.append(f"no recovery within {self.max_recovery}s ({self.recovery_seconds})")
-        if self.lost:
-            found.append(f"{self.lost} acknowledged deliveries are missing from the log")
-        if self.missing:
-            found.append(f"{self.missing} deliveries never made it into the log")
-        if (
-            self.stored_rows != self.distinct_keys
-            or self.stored_rows != self.deliveries - self.forged
-        ):
-            found.append(
-                f"{self.stored_rows} rows, {self.distinct_keys} keys, {self.deliveries} sent"
-            )
-        if self.forged_stored or self.forged_accepted:
-            found.append(
-                f"forged: {self.forged_stored} stored, {self.forged_accepted} acknowledged"
-            )
+        found += self.log_violations()
         return [f"{v} (seed {self.seed})" for v in found]
 
 
